@@ -1,0 +1,50 @@
+import Hummingbird
+import KeyflareCore
+import Logging
+import PQ
+
+/// The outermost middleware: every error becomes Keyflare's JSON error body.
+///
+/// - `KeyflareError` maps to its own status and message.
+/// - Hummingbird's `HTTPError` (unknown route, body too large, undecodable JSON) keeps its status.
+/// - A database that cannot be reached gives 503.
+/// - Anything else is unexpected: it is logged in full (`String(reflecting:)`) and the client gets a
+///   generic 500 that reveals nothing about the internals.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as KeyflareError {
+            var headers: HTTPFields = [:]
+            if case .unauthorized = error { headers[.wwwAuthenticate] = #"Bearer realm="keyflare""# }
+            return ErrorResponse.response(status: error.status, message: error.message, headers: headers)
+        } catch let error as HTTPError {
+            return ErrorResponse.response(
+                status: error.status,
+                message: error.body ?? defaultMessage(error.status, request: request),
+                headers: error.headers
+            )
+        } catch let error as PQError where error.isConnectionFailure {
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            return ErrorResponse.response(status: .serviceUnavailable, message: "the database is unavailable; try again shortly")
+        } catch {
+            context.logger.error(
+                "unexpected error",
+                metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"]
+            )
+            return ErrorResponse.response(status: .internalServerError, message: "an unexpected error occurred")
+        }
+    }
+
+    private func defaultMessage(_ status: HTTPResponse.Status, request: Request) -> String {
+        switch status {
+        // The path only: the query string may carry an api_key.
+        case .notFound: "no route matches \(request.method) \(request.uri.path)"
+        case .contentTooLarge: "the request body is too large"
+        case .methodNotAllowed: "\(request.method) is not allowed here"
+        default: status.reasonPhrase
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import KeyflareStore
+import Logging
+import PQ
+import ServiceLifecycle
+
+/// Reaches the database at start-up, retrying with backoff, then checks the schema.
+///
+/// The HTTP server runs meanwhile, so `/readyz` answers 503 until this finishes. With pending
+/// migrations it applies them when `--migrate` was given, and otherwise stops the process with a
+/// one-line message.
+struct DatabaseStartup: Service {
+    let pool: Pool
+    let migrator: Migrator
+    let migrate: Bool
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        var delay = 0.25
+        while true {
+            do {
+                try await pool.query("SELECT 1")
+                break
+            } catch let error as PQError where error.isConnectionFailure {
+                logger.warning(
+                    "database unreachable; retrying",
+                    metadata: ["error": "\(error)", "retry_in_s": "\(delay)"]
+                )
+                let wait = delay
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(wait)) }
+                } catch {
+                    return
+                }
+                delay = min(delay * 2, 10)
+            }
+        }
+        let pending = try await migrator.pending(on: pool)
+        if !pending.isEmpty {
+            guard migrate else { throw StartupError.pendingMigrations(pending.count) }
+            try await migrator.migrate(on: pool)
+        }
+        readiness.set(true)
+        logger.info("database ready")
+        try? await gracefulShutdown()
+    }
+}
+
+/// Why `serve` stopped during start-up; the description is the one line printed.
+public enum StartupError: Error, CustomStringConvertible {
+    /// The schema is behind the code.
+    case pendingMigrations(Int)
+
+    public var description: String {
+        switch self {
+        case .pendingMigrations(let n):
+            "\(n) migration(s) pending: run `keyflare migrate` or start with `keyflare serve --migrate`"
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Synchronization
+
+/// Whether this instance has reached its database and checked the schema, for `/readyz`.
+public final class Readiness: Sendable {
+    private let ready = Atomic<Bool>(false)
+
+    /// A new, not-yet-ready state.
+    public init() {}
+
+    /// True once start-up has connected and the schema is current.
+    public var isReady: Bool { ready.load(ordering: .acquiring) }
+
+    /// Marks the instance ready (or not).
+    /// - Parameters:
+    ///   - value: the new state.
+    public func set(_ value: Bool) { ready.store(value, ordering: .releasing) }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import KeyflareCore
+import PQ
+
+/// Accounts and their users, in PostgreSQL.
+public struct AccountStore: Sendable {
+    private let pool: Pool
+
+    /// - Parameters:
+    ///   - pool: the database.
+    public init(pool: Pool) {
+        self.pool = pool
+    }
+
+    /// Creates an account and its first user in one transaction.
+    /// - Parameters:
+    ///   - name: account name (validated).
+    ///   - email: the user's email (validated, unique case-insensitively).
+    ///   - passwordHash: a bcrypt hash, or nil for a user that cannot sign in with a password yet.
+    public func create(name: String, email: String, passwordHash: String?) async throws -> (Account, User) {
+        let name = try Account.validateName(name)
+        let email = try User.validateEmail(email)
+        return try await pool.withTransaction { connection in
+            let accountRow = try connection.execute(
+                "INSERT INTO accounts (name) VALUES (\(name)) RETURNING id, name, created_at"
+            ).first!
+            let account = Account(
+                id: try accountRow.decode("id"), name: try accountRow.decode("name"),
+                createdAt: try accountRow.decode("created_at")
+            )
+            let userRow: Row
+            do {
+                userRow = try connection.execute(
+                    """
+                    INSERT INTO users (account_id, email, password_hash)
+                    VALUES (\(account.id), \(email), \(passwordHash)) RETURNING id
+                    """
+                ).first!
+            } catch let error as PQError where error.isUniqueViolation {
+                throw KeyflareError.conflict("a user with this email already exists")
+            }
+            return (account, User(id: try userRow.decode("id"), accountID: account.id, email: email))
+        }
+    }
+
+    /// Looks an account up by id.
+    /// - Parameters:
+    ///   - id: the account id.
+    public func account(id: UUID) async throws -> Account? {
+        guard let row = try await pool.query("SELECT id, name, created_at FROM accounts WHERE id = \(id)").first
+        else { return nil }
+        return Account(id: try row.decode("id"), name: try row.decode("name"), createdAt: try row.decode("created_at"))
+    }
+}

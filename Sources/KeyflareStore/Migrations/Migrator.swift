@@ -1,0 +1,99 @@
+import Logging
+import PQ
+
+/// Applies migrations in order, each in its own transaction, recorded in `schema_migrations`.
+///
+/// Several instances may start at once: every run holds a session advisory lock while it reads and
+/// applies, so each migration is applied exactly once whoever gets there first.
+public struct Migrator: Sendable {
+    /// All known migrations, in order.
+    public let migrations: [Migration]
+    private let logger: Logger
+
+    /// An arbitrary constant shared by every Keyflare instance ("keyflare" in ASCII).
+    static let advisoryLockKey: Int64 = 0x6b65_7966_6c61_7265
+
+    /// - Parameters:
+    ///   - migrations: every migration, in any order.
+    ///   - logger: where applied migrations are reported.
+    public init(migrations: [Migration], logger: Logger) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.logger = logger
+    }
+
+    /// The migrations not yet recorded as applied.
+    /// - Parameters:
+    ///   - pool: the database.
+    public func pending(on pool: Pool) async throws -> [Migration] {
+        let all = migrations
+        return try await pool.withConnection { connection in
+            let applied = try Self.appliedVersions(connection)
+            return all.filter { !applied.contains($0.version) }
+        }
+    }
+
+    /// Applies every pending migration and returns the ones this call applied.
+    /// - Parameters:
+    ///   - pool: the database.
+    @discardableResult
+    public func migrate(on pool: Pool) async throws -> [Migration] {
+        let all = migrations
+        let logger = self.logger
+        return try await pool.withConnection { connection in
+            try connection.execute("SELECT pg_advisory_lock(\(Self.advisoryLockKey))")
+            defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))") }
+            try connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
+            )
+            let recorded = try connection.execute("SELECT version, checksum FROM schema_migrations")
+            var checksums: [Int: String] = [:]
+            for row in recorded.rows {
+                checksums[try row.decode("version", as: Int.self)] = try row.decode("checksum", as: String.self)
+            }
+            var applied: [Migration] = []
+            for migration in all {
+                if let checksum = checksums[migration.version] {
+                    if checksum != migration.checksum {
+                        logger.warning(
+                            "an applied migration was edited afterwards; edits are not re-applied",
+                            metadata: ["migration": "\(migration.identifier)"]
+                        )
+                    }
+                    continue
+                }
+                do {
+                    try connection.withTransaction { connection in
+                        try connection.executeScript(unsafeSQL: migration.sql)
+                        try connection.execute(
+                            """
+                            INSERT INTO schema_migrations (version, name, checksum)
+                            VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                            """
+                        )
+                    }
+                } catch let error as PQError where error.kind == .server {
+                    throw MigrationError(
+                        "migration \(migration.identifier) failed: \(error.message)"
+                    )
+                }
+                logger.info("applied migration", metadata: ["migration": "\(migration.identifier)"])
+                applied.append(migration)
+            }
+            return applied
+        }
+    }
+
+    private static func appliedVersions(_ connection: Connection) throws -> Set<Int> {
+        let exists = try connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+        guard try exists.first?.decode("present", as: Bool.self) == true else { return [] }
+        let rows = try connection.execute("SELECT version FROM schema_migrations").rows
+        return Set(try rows.map { try $0.decode("version", as: Int.self) })
+    }
+}

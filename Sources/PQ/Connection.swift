@@ -1,0 +1,255 @@
+import CLibPQ
+import Glibc
+
+/// One libpq connection, with a deliberately small, blocking surface (connect, execute, consume input,
+/// notifications). Every call blocks the calling thread: call it from a pool thread or the listener's
+/// own thread, never from Swift's cooperative pool.
+///
+/// `@unchecked Sendable`: a connection is used by one caller at a time. The pool hands it to exactly
+/// one borrower and the listener keeps its own; neither shares it, and that discipline is what makes
+/// moving it between threads safe.
+public final class Connection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Opens a connection.
+    /// - Parameters:
+    ///   - conninfo: a libpq URI (`postgresql://...`) or a `key=value` connection string.
+    public static func connect(_ conninfo: String) throws -> Connection {
+        try validate(conninfo: conninfo)
+        guard let handle = PQconnectdb(conninfo) else {
+            throw PQError(.connection, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace()
+            // PQfinish must run even when the connect failed, to free the PGconn.
+            PQfinish(handle)
+            throw PQError(.connection, message: message)
+        }
+        // libpq prints server notices (such as "relation ... already exists, skipping") to stderr by
+        // default; they are not errors and would only clutter command output and logs.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return Connection(handle: handle)
+    }
+
+    /// Checks that a connection string parses, without connecting.
+    /// - Parameters:
+    ///   - conninfo: a libpq URI or `key=value` string.
+    public static func validate(conninfo: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let options = PQconninfoParse(conninfo, &errorMessage)
+        if let options {
+            defer { PQconninfoFree(options) }
+            // libpq only checks the port when it connects; check it now so a typo is reported at start.
+            var option = options
+            while let keyword = option.pointee.keyword {
+                if String(cString: keyword) == "port", let value = option.pointee.val {
+                    let ports = String(cString: value).split(separator: ",", omittingEmptySubsequences: false)
+                    guard ports.allSatisfy({ $0.isEmpty || (UInt16($0) != nil) }) else {
+                        throw PQError(.invalidConninfo, message: "the port must be a number from 1 to 65535")
+                    }
+                }
+                option += 1
+            }
+            return
+        }
+        var message = "invalid connection string"
+        if let errorMessage {
+            message = String(cString: errorMessage).trimmingTrailingWhitespace()
+            PQfreemem(errorMessage)
+        }
+        throw PQError(.invalidConninfo, message: message)
+    }
+
+    /// Closes the connection. Safe to call more than once: the handle is swapped out first, so
+    /// `PQfinish` runs exactly once.
+    public func close() {
+        let h = handle
+        handle = nil
+        if let h { PQfinish(h) }
+    }
+
+    /// True while libpq reports the connection as usable.
+    public var isOpen: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// True when the connection is open and outside any transaction block.
+    public var isIdle: Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        return PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// A cheap liveness check for an idle connection, with no round trip: an idle connection has
+    /// nothing to read, so if its socket is readable the server either sent a notice or closed it
+    /// (for example after `pg_terminate_backend`). Consuming that input tells which.
+    public func checkHealth() -> Bool {
+        guard isIdle, let handle else { return false }
+        let fd = PQsocket(handle)
+        guard fd >= 0 else { return false }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&pfd, 1, 0)
+        if ready == 0 { return true }
+        if ready < 0 { return false }
+        // A terminated backend first sends its FATAL message, then closes: keep reading while the
+        // socket stays readable, so the end of the stream is seen now rather than by the next query.
+        for _ in 0..<4 {
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
+            // Drop anything that arrived unsolicited (notifications nobody listens for here).
+            while let n = PQnotifies(handle) { PQfreemem(n) }
+            pfd.revents = 0
+            if poll(&pfd, 1, 0) <= 0 { return true }
+        }
+        return false
+    }
+
+    /// Runs one statement with text-format parameters (`PQexecParams`).
+    /// - Parameters:
+    ///   - query: the statement and its binds.
+    @discardableResult
+    public func execute(_ query: Query) throws -> QueryResult {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        let params: [UnsafeMutablePointer<CChar>?] = query.binds.map { $0.map { strdup($0) } }
+        defer { for p in params { free(p) } }
+        let result: OpaquePointer? = params.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+                pointer in
+                PQexecParams(handle, query.sql, Int32(params.count), nil, params.isEmpty ? nil : pointer, nil, nil, 0)
+            }
+        }
+        return try consume(result)
+    }
+
+    /// Runs one or more statements with no parameters (`PQexec`), for migration scripts.
+    /// - Parameters:
+    ///   - unsafeSQL: the script, used as is.
+    @discardableResult
+    public func executeScript(unsafeSQL: String) throws -> QueryResult {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        return try consume(PQexec(handle, unsafeSQL))
+    }
+
+    /// Quotes an identifier (a channel or table name) with `PQescapeIdentifier`.
+    /// - Parameters:
+    ///   - identifier: the raw name.
+    public func escapeIdentifier(_ identifier: String) throws -> String {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        let utf8Count = identifier.utf8.count
+        guard let escaped = PQescapeIdentifier(handle, identifier, utf8Count) else {
+            throw PQError(.unexpected, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    /// The socket descriptor, for waiting on input with `poll`.
+    public var socket: Int32 {
+        guard let handle else { return -1 }
+        return PQsocket(handle)
+    }
+
+    /// Reads whatever the server has sent, without blocking (`PQconsumeInput`).
+    public func consumeInput() throws {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+            throw PQError(.connection, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+    }
+
+    /// Drains the notifications libpq has buffered, copying each out and freeing it at once.
+    public func notifications() -> [Notification] {
+        guard let handle else { return [] }
+        var out: [Notification] = []
+        while let n = PQnotifies(handle) {
+            out.append(
+                Notification(
+                    channel: String(cString: n.pointee.relname),
+                    payload: String(cString: n.pointee.extra),
+                    processID: n.pointee.be_pid
+                )
+            )
+            PQfreemem(n)
+        }
+        return out
+    }
+
+    /// The server's backend process id, as seen in `pg_stat_activity.pid`.
+    public var backendPID: Int32 {
+        guard let handle else { return 0 }
+        return PQbackendPID(handle)
+    }
+
+    private func consume(_ result: OpaquePointer?) throws -> QueryResult {
+        guard let result else {
+            let message = handle.map { String(cString: PQerrorMessage($0)).trimmingTrailingWhitespace() }
+            throw PQError(.connection, message: message ?? "no result")
+        }
+        // PQclear runs exactly once, whatever path we leave by; everything is copied out first.
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            throw Self.error(from: result, connectionOK: handle.map { PQstatus($0) == CONNECTION_OK } ?? false)
+        }
+        let fieldCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var columns: [String] = []
+        var types: [UInt32] = []
+        columns.reserveCapacity(fieldCount)
+        types.reserveCapacity(fieldCount)
+        for f in 0..<fieldCount {
+            columns.append(String(cString: PQfname(result, Int32(f))))
+            types.append(UInt32(PQftype(result, Int32(f))))
+        }
+        let index = ColumnIndex(columns)
+        var rows: [Row] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(fieldCount)
+            for f in 0..<fieldCount {
+                if PQgetisnull(result, Int32(r), Int32(f)) != 0 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(r), Int32(f))))
+                }
+            }
+            rows.append(Row(columnIndex: index, values: values))
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return QueryResult(columns: columns, columnTypes: types, rows: rows, affectedRows: affected)
+    }
+
+    private static func error(from result: OpaquePointer, connectionOK: Bool) -> PQError {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field("C")
+        let primary = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
+        let kind: PQError.Kind = (sqlState == nil && !connectionOK) ? .connection : .server
+        return PQError(
+            kind, message: primary, sqlState: sqlState, severity: field("V") ?? field("S"), detail: field("D"),
+            hint: field("H"), constraint: field("n"), table: field("t"), column: field("c"),
+            position: field("P").flatMap { Int($0) }
+        )
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var s = Substring(self)
+        while let last = s.last, last.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// A value that can be sent as a text-format bind parameter.
+public protocol QueryEncodable: Sendable {
+    /// The value in PostgreSQL's text input format.
+    var queryText: String { get }
+}
+
+extension String: QueryEncodable {
+    public var queryText: String { self }
+}
+
+extension Substring: QueryEncodable {
+    public var queryText: String { String(self) }
+}
+
+extension Int: QueryEncodable {
+    public var queryText: String { String(self) }
+}
+
+extension Int32: QueryEncodable {
+    public var queryText: String { String(self) }
+}
+
+extension Int64: QueryEncodable {
+    public var queryText: String { String(self) }
+}
+
+extension Double: QueryEncodable {
+    public var queryText: String { String(self) }
+}
+
+extension Bool: QueryEncodable {
+    public var queryText: String { self ? "true" : "false" }
+}
+
+extension UUID: QueryEncodable {
+    public var queryText: String { uuidString.lowercased() }
+}
+
+extension Date: QueryEncodable {
+    public var queryText: String { Timestamp.format(self) }
+}
+
+extension Array: QueryEncodable where Element: QueryEncodable {
+    /// A PostgreSQL array literal with every element double-quoted and escaped.
+    public var queryText: String {
+        var out = "{"
+        for (i, element) in enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for ch in element.queryText {
+                if ch == "\"" || ch == "\\" { out += "\\" }
+                out.append(ch)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+}

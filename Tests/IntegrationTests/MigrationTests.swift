@@ -1,0 +1,68 @@
+import Foundation
+import KeyflareStore
+import PQ
+import Testing
+
+@Suite struct MigrationTests {
+    func migrator() throws -> Migrator {
+        Migrator(migrations: try Migration.load(from: TestDatabase.migrationsDirectory), logger: TestDatabase.quietLogger)
+    }
+
+    @Test func filesLoadInOrder() throws {
+        let migrations = try Migration.load(from: TestDatabase.migrationsDirectory)
+        #expect(migrations.count >= 2)
+        #expect(migrations.map(\.version) == migrations.map(\.version).sorted())
+        #expect(migrations.prefix(2).map(\.identifier) == ["0001_accounts", "0002_users"])
+    }
+
+    @Test func migrateIsIdempotent() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let migrator = try migrator()
+        #expect(try await migrator.pending(on: pool).count == migrator.migrations.count)
+        let first = try await migrator.migrate(on: pool)
+        #expect(first.count == migrator.migrations.count)
+        #expect(try await migrator.migrate(on: pool).isEmpty)
+        #expect(try await migrator.pending(on: pool).isEmpty)
+        let recorded = try await pool.query("SELECT count(*) AS n FROM schema_migrations").first!.decode("n", as: Int.self)
+        #expect(recorded == migrator.migrations.count)
+    }
+
+    @Test func concurrentRunsApplyEachFileOnce() async throws {
+        let db = try await TestDatabase.empty()
+        let migrator = try migrator()
+        // Two "instances", each with its own pool, racing on a fresh database. The migrations create
+        // tables without IF NOT EXISTS, so a double apply would fail one of the runs.
+        let pools = (0..<2).map { _ in db.pool(max: 1) }
+        let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+            for pool in pools { group.addTask { try await migrator.migrate(on: pool).count } }
+            return try await group.reduce(0, +)
+        }
+        #expect(applied == migrator.migrations.count)
+        let rows = try await pools[0].query("SELECT version, count(*) AS n FROM schema_migrations GROUP BY version").rows
+        #expect(rows.count == migrator.migrations.count)
+        #expect(try rows.allSatisfy { try $0.decode("n", as: Int.self) == 1 })
+        for pool in pools { await pool.close() }
+    }
+
+    @Test func failingMigrationRollsBackAndIsNotRecorded() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let migrator = Migrator(
+            migrations: [
+                Migration(version: 1, name: "ok", sql: "CREATE TABLE a (x int);"),
+                Migration(version: 2, name: "broken", sql: "CREATE TABLE b (x int); SELECT * FROM nope;"),
+            ],
+            logger: TestDatabase.quietLogger
+        )
+        await #expect(throws: MigrationError.self) { try await migrator.migrate(on: pool) }
+        let tables = try await pool.query(
+            "SELECT to_regclass('a') IS NOT NULL AS a, to_regclass('b') IS NOT NULL AS b"
+        ).first!
+        #expect(try tables.decode("a", as: Bool.self))
+        #expect(try !tables.decode("b", as: Bool.self))
+        #expect(try await migrator.pending(on: pool).map(\.version) == [2])
+    }
+}

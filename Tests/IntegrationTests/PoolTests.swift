@@ -1,0 +1,56 @@
+import Foundation
+import PQ
+import Testing
+
+@Suite struct PoolTests {
+    @Test func poolNeverOpensMoreThanItsBound() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool(max: 3)
+        defer { Task { await pool.close() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<30 {
+                group.addTask { try await pool.query("SELECT pg_sleep(0.01)") }
+            }
+            try await group.waitForAll()
+        }
+        #expect(pool.openConnections <= 3)
+        let name = db.name
+        let backends = try await TestDatabase.admin { connection in
+            try connection.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = \(name)").first!
+                .decode("n", as: Int.self)
+        }
+        #expect(backends <= 3)
+    }
+
+    @Test func poolReplacesConnectionsKilledByTerminateBackend() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool(max: 2)
+        defer { Task { await pool.close() } }
+        let before = try await pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+        try await db.terminateBackends()
+        // The dead connection is noticed when it is borrowed and replaced, with no error for the caller.
+        let after = try await pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+        #expect(after != before)
+        for _ in 0..<5 { try await pool.query("SELECT 1") }
+        #expect(pool.openConnections <= 2)
+    }
+
+    @Test func aConnectionThatDiesMidQueryFailsThatQueryOnlyThenRecovers() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool(max: 1)
+        defer { Task { await pool.close() } }
+        let pid = try await pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
+        // Kill the backend while it is busy in a query of ours.
+        async let killer: Void = {
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await TestDatabase.admin { try $0.execute("SELECT pg_terminate_backend(\(pid))") }
+        }()
+        await #expect {
+            try await pool.query("SELECT pg_sleep(5)")
+        } throws: { error in
+            (error as? PQError)?.isConnectionFailure == true
+        }
+        try await killer
+        #expect(try await pool.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+    }
+}

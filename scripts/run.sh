@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make run`: the embedded cluster in .keyflare/postgres (unless KEYFLARE_DATABASE_URL is set),
+# migrations, a demo account on the first run, then the server in the foreground.
+# Ctrl-C stops the server, then the cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/debug/keyflare
+state=.keyflare
+
+if [ -z "${KEYFLARE_DATABASE_URL:-}" ]; then
+  mkdir -p "$state"
+  chmod 755 "$state"
+  scripts/pg-cluster.sh init "$state/postgres"
+  scripts/pg-cluster.sh start "$state/postgres"
+  trap 'scripts/pg-cluster.sh stop "$state/postgres"; echo "stopped the embedded PostgreSQL"' EXIT
+  admin_url=$(scripts/pg-cluster.sh url "$state/postgres" postgres)
+  if ! psql -qAtX "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = 'keyflare'" | grep -q 1; then
+    psql -qX "$admin_url" -c "CREATE DATABASE keyflare" >/dev/null
+  fi
+  export KEYFLARE_DATABASE_URL
+  KEYFLARE_DATABASE_URL=$(scripts/pg-cluster.sh url "$state/postgres" keyflare)
+fi
+
+"$bin" migrate
+
+demo="$state/demo.json"
+if [ ! -s "$demo" ]; then
+  mkdir -p "$state"
+  (umask 077; "$bin" account create --name "Demo" --email "demo@keyflare.local" > "$demo.tmp")
+  mv "$demo.tmp" "$demo"
+  echo "created the demo account (kept in $demo):"
+fi
+echo "demo sign-in: demo@keyflare.local"
+echo "demo credentials: $(cat "$demo")"
+echo "serving on http://${KEYFLARE_HOST:-127.0.0.1}:${KEYFLARE_PORT:-4000} (Ctrl-C to stop)"
+# Not exec: the EXIT trap must still stop the cluster after the server exits.
+"$bin" serve &
+server=$!
+trap 'kill -INT $server 2>/dev/null || true' INT TERM
+wait $server || true
+wait $server 2>/dev/null || true

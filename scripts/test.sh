@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: a throwaway cluster on a free port in a temporary folder, `swift test` against it,
+# and the cluster stopped and removed whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d /tmp/keyflare-test.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+  scripts/pg-cluster.sh stop "$tmp/pg" || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+KEYFLARE_PG_PORT=55432 scripts/pg-cluster.sh init "$tmp/pg"
+scripts/pg-cluster.sh start "$tmp/pg"
+export KEYFLARE_TEST_DATABASE_URL
+KEYFLARE_TEST_DATABASE_URL=$(scripts/pg-cluster.sh url "$tmp/pg" postgres)
+swift test "$@"
