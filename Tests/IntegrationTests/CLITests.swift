@@ -1,0 +1,113 @@
+import Foundation
+import PQ
+import Testing
+
+/// The real `keyflare` binary, as an operator runs it.
+@Suite struct CLITests {
+    @Test func wrongArgumentsPrintUsageAndFail() async throws {
+        let output = try await KeyflareProcess.run(["serve", "--no-such-flag"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("Usage:"))
+        let unknown = try await KeyflareProcess.run(["frobnicate"])
+        #expect(unknown.status != 0)
+    }
+
+    @Test func everyCommandHasHelp() async throws {
+        for command in [[], ["serve"], ["migrate"], ["account"], ["account", "create"]] {
+            let output = try await KeyflareProcess.run(command + ["--help"])
+            #expect(output.status == 0, "\(command)")
+            #expect(output.stdout.contains("USAGE:"), "\(command)")
+        }
+    }
+
+    @Test func malformedDatabaseURLIsOneClearLine() async throws {
+        let output = try await KeyflareProcess.run(
+            ["migrate"], env: ["KEYFLARE_DATABASE_URL": "postgresql://u:topsecret@localhost:99999x/db"]
+        )
+        #expect(output.status == 1)
+        let lines = output.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("KEYFLARE_DATABASE_URL is malformed") == true)
+        #expect(!output.stderr.contains("topsecret"))
+    }
+
+    @Test func serveRefusesWhileMigrationsArePending() async throws {
+        let db = try await TestDatabase.empty()
+        let output = try await KeyflareProcess.run(["serve", "--port", "0"], env: ["KEYFLARE_DATABASE_URL": db.url])
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("keyflare: 2 migration(s) pending") || output.stderr.contains("migration(s) pending"))
+        let message = output.stderr.split(separator: "\n").filter { $0.hasPrefix("keyflare:") }
+        #expect(message.count == 1)
+    }
+
+    @Test func migrateThenAccountCreatePrintsIDs() async throws {
+        let db = try await TestDatabase.empty()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let migrate = try await KeyflareProcess.run(["migrate"], env: env)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(try await KeyflareProcess.run(["migrate"], env: env).stdout.contains("up to date"))
+
+        let password = "correct horse battery staple"
+        let created = try await KeyflareProcess.run(
+            ["account", "create", "--name", "Acme", "--email", "ops@acme.test", "--password-stdin"], env: env,
+            stdin: password + "\n"
+        )
+        #expect(created.status == 0, "\(created.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: String])
+        let accountID = try #require(object["account_id"].flatMap(UUID.init(uuidString:)))
+        let userID = try #require(object["user_id"].flatMap(UUID.init(uuidString:)))
+        #expect(object["password"] == nil)
+        #expect(!created.stderr.contains(password))
+
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let row = try #require(try await pool.query(
+            "SELECT u.account_id, u.password_hash, a.name FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = \(userID)"
+        ).first)
+        #expect(try row.decode("account_id", as: UUID.self) == accountID)
+        #expect(try row.decode("name", as: String.self) == "Acme")
+        let hash = try row.decode("password_hash", as: String.self)
+        #expect(hash.hasPrefix("$2"))
+        #expect(!hash.contains(password))
+
+        let duplicate = try await KeyflareProcess.run(
+            ["account", "create", "--name", "Other", "--email", "OPS@acme.test"], env: env
+        )
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr.contains("already exists"))
+    }
+
+    @Test func serveWaitsForTheDatabaseThenGoesReadyAndDrainsOnSIGTERM() async throws {
+        let db = try await TestDatabase.migrated()
+        let server = try ServerProcess(env: ["KEYFLARE_DATABASE_URL": db.url])
+        try await server.waitUntilListening()
+        #expect(try await server.waitFor("/readyz", status: 200))
+        let (status, body) = try await server.get("/healthz")
+        #expect(status == 200)
+        #expect(body == #"{"status":"ok"}"#)
+        #expect(try await server.terminate() == 0)
+    }
+
+    @Test func serveKeepsRetryingAnUnreachableDatabase() async throws {
+        let server = try ServerProcess(env: ["KEYFLARE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"])
+        try await server.waitUntilListening()
+        let (status, body) = try await server.get("/readyz")
+        #expect(status == 503)
+        #expect(body.contains("\"error\":\"Service Unavailable\""))
+        try await Task.sleep(for: .seconds(1))
+        #expect(server.process.isRunning)
+        #expect(server.log.contains("database unreachable; retrying"))
+        #expect(try await server.terminate() == 0)
+    }
+
+    @Test func serveWithMigrateAppliesThem() async throws {
+        let db = try await TestDatabase.empty()
+        let server = try ServerProcess(arguments: ["--migrate"], env: ["KEYFLARE_DATABASE_URL": db.url])
+        try await server.waitUntilListening()
+        #expect(try await server.waitFor("/readyz", status: 200))
+        _ = try await server.terminate()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        #expect(try await pool.query("SELECT count(*) AS n FROM schema_migrations").first!.decode("n", as: Int.self) >= 2)
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Runs the real `keyflare` executable that `swift test` built next to the test bundle.
+struct KeyflareProcess {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var executable: URL {
+        get throws {
+            let candidates = [
+                Bundle.main.bundleURL.appendingPathComponent("keyflare"),
+                Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("keyflare"),
+                TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/keyflare"),
+            ]
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw CLIError("the keyflare executable was not built; run `swift build` first")
+            }
+            return found
+        }
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// An environment with no KEYFLARE_* settings of the caller's, plus `extra`.
+    static func environment(_ extra: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYFLARE_") }
+        env["KEYFLARE_MIGRATIONS_DIR"] = TestDatabase.migrationsDirectory
+        env["KEYFLARE_LOG_LEVEL"] = "info"
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    /// Runs a command to completion (killing it after `timeout` seconds).
+    static func run(_ arguments: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Double = 60)
+        async throws -> Output
+    {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        process.environment = environment(env)
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        // Read both pipes to the end off the cooperative pool (they block).
+        let (stdout, stderr) = try await Task.detached {
+            async let o = out.fileHandleForReading.readToEnd()
+            async let e = err.fileHandleForReading.readToEnd()
+            return (try await o ?? Data(), try await e ?? Data())
+        }.value
+        while process.isRunning {
+            if Date() > deadline { process.terminate() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
+    }
+}
+
+/// A `keyflare serve` process on a port of its choosing, stopped with SIGTERM.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    private let stderrText = LockedText()
+    private(set) var port = 0
+
+    init(arguments: [String] = [], env: [String: String]) throws {
+        process.executableURL = try KeyflareProcess.executable
+        process.arguments = ["serve", "--port", "0"] + arguments
+        process.environment = KeyflareProcess.environment(env)
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        err.fileHandleForReading.readabilityHandler = { [stderrText] handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            stderrText.append(chunk)
+        }
+        try process.run()
+    }
+
+    /// Everything the server has written to its log so far.
+    var log: String { stderrText.value }
+
+    /// Waits for "listening on 127.0.0.1:PORT" in the log.
+    func waitUntilListening(timeout: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let range = log.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                port = Int(log[range].split(separator: ":").last!)!
+                return
+            }
+            if !process.isRunning { throw KeyflareProcess.CLIError("server exited: \(log)") }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw KeyflareProcess.CLIError("server did not start: \(log)")
+    }
+
+    /// GETs a path and returns the status and body.
+    func get(_ path: String) async throws -> (Int, String) {
+        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Polls a path until it answers `status`, or the timeout passes.
+    func waitFor(_ path: String, status: Int, timeout: Double = 30) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let (code, _) = try? await get(path), code == status { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate(timeout: Double = 20) async throws -> Int32 {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
+}
+
+/// Text appended from one thread and read from another.
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+
+    func append(_ chunk: String) { lock.withLock { text += chunk } }
+    var value: String { lock.withLock { text } }
+}
