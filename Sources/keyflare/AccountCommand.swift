@@ -56,7 +56,7 @@ struct AccountCommand: AsyncParsableCommand {
                 }
                 let pool = try openPool(configuration, logger: logger)
                 let hash = try await PasswordHasher().hash(password)
-                let result: (Account, User)
+                let result: (account: Account, user: User, managementToken: String)
                 do {
                     result = try await AccountStore(pool: pool).create(name: name, email: email, passwordHash: hash)
                 } catch {
@@ -65,8 +65,9 @@ struct AccountCommand: AsyncParsableCommand {
                 }
                 await pool.close()
                 var output: [String: String] = [
-                    "account_id": result.0.id.uuidString.lowercased(),
-                    "user_id": result.1.id.uuidString.lowercased(),
+                    "account_id": result.account.id.uuidString.lowercased(),
+                    "user_id": result.user.id.uuidString.lowercased(),
+                    "management_token": result.managementToken,
                 ]
                 if let generated { output["password"] = generated }
                 let data = try JSONSerialization.data(withJSONObject: output, options: [.sortedKeys])

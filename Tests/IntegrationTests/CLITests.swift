@@ -57,6 +57,8 @@ import Testing
         let accountID = try #require(object["account_id"].flatMap(UUID.init(uuidString:)))
         let userID = try #require(object["user_id"].flatMap(UUID.init(uuidString:)))
         #expect(object["password"] == nil)
+        let managementToken = try #require(object["management_token"])
+        #expect(managementToken.hasPrefix("kf_prv_"))
         #expect(!created.stderr.contains(password))
 
         let pool = db.pool()
@@ -69,6 +71,8 @@ import Testing
         let hash = try row.decode("password_hash", as: String.self)
         #expect(hash.hasPrefix("$2"))
         #expect(!hash.contains(password))
+        let scopes = try await pool.query("SELECT scopes FROM access_tokens WHERE account_id = \(accountID)").rows
+        #expect(try scopes.map { try $0.decode("scopes", as: [String].self) } == [["management"]])
 
         let duplicate = try await KeyflareProcess.run(
             ["account", "create", "--name", "Other", "--email", "OPS@acme.test"], env: env

@@ -82,7 +82,7 @@ import Testing
                 throw Abort()
             }
         }
-        try await pool.withTransaction { connection in
+        _ = try await pool.withTransaction { connection in
             try connection.execute("INSERT INTO t VALUES (\("kept"))")
         }
         let rows = try await pool.query("SELECT v FROM t").rows

@@ -10,14 +10,14 @@ import Testing
 
 /// Every error becomes `{"error", "message"}` with the right status, and internals never leak.
 @Suite struct ErrorMiddlewareTests {
-    final class LogCapture: @unchecked Sendable {
+    final class LogLines: @unchecked Sendable {
         private let lock = NSLock()
         private var lines: [String] = []
         func append(_ line: String) { lock.withLock { lines.append(line) } }
         var text: String { lock.withLock { lines.joined(separator: "\n") } }
     }
 
-    func app(capture: LogCapture) -> some ApplicationProtocol {
+    func app(capture: LogLines) -> some ApplicationProtocol {
         let logger = Logger(label: "test") { label in JSONLogHandler(label: label) { capture.append($0) } }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func domainErrorsKeepTheirStatusAndMessage() async throws {
-        try await app(capture: LogCapture()).test(.router) { client in
+        try await app(capture: LogLines()).test(.router) { client in
             try await client.execute(uri: "/domain", method: .get) { response in
                 #expect(response.status == .conflict)
                 let body = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func lostDatabaseIs503() async throws {
-        try await app(capture: LogCapture()).test(.router) { client in
+        try await app(capture: LogLines()).test(.router) { client in
             try await client.execute(uri: "/db-down", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 let body = try JSONDecoder().decode(ErrorBody.self, from: Data(buffer: response.body))
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func unexpectedErrorIsAGeneric500AndLoggedInFull() async throws {
-        let capture = LogCapture()
+        let capture = LogLines()
         try await app(capture: capture).test(.router) { client in
             try await client.execute(uri: "/boom", method: .get) { response in
                 #expect(response.status == .internalServerError)

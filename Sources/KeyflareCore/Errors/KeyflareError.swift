@@ -14,6 +14,8 @@ public enum KeyflareError: Error, Sendable, Equatable {
     case conflict(String)
     /// 413: the request body or batch is too large.
     case payloadTooLarge(String)
+    /// 415: a body encoding or type we do not accept.
+    case unsupportedMediaType(String)
     /// 422: well-formed but invalid values.
     case unprocessable(String)
     /// 503: a dependency (the database) is unavailable.
@@ -23,7 +25,7 @@ public enum KeyflareError: Error, Sendable, Equatable {
     public var message: String {
         switch self {
         case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m),
-            .payloadTooLarge(let m), .unprocessable(let m), .unavailable(let m):
+            .payloadTooLarge(let m), .unsupportedMediaType(let m), .unprocessable(let m), .unavailable(let m):
             return m
         }
     }

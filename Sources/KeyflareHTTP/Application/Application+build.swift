@@ -28,9 +28,28 @@ public func buildApplication(
         readiness: readiness, logger: logger
     )
 
+    let tokens = AccessTokenStore(pool: pool)
+    let verifier = DatabaseTokenVerifier(store: tokens)
+    let sources = SourceStore(pool: pool)
+
     let router = Router(context: AppRequestContext.self)
+    // CORS is outermost so that error responses from ErrorMiddleware carry its headers too.
+    router.add(middleware: PublicCORSMiddleware())
     router.add(middleware: ErrorMiddleware())
     HealthController(pool: pool, readiness: readiness).addRoutes(to: router)
+
+    // Everything below needs a verified token: TokenContext cannot be built without one.
+    let api = router.group("/api").add(middleware: TokenAuthenticator(verifier: verifier))
+        .group(context: TokenContext.self)
+    AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
+    AccessTokenController(tokens: tokens).addRoutes(to: api)
+    SourceController(sources: sources).addRoutes(to: api)
+    QueryController(endpoints: EndpointStore(pool: pool)).addRoutes(to: api)
+    let ingest = IngestController(sources: sources, events: EventStore(pool: pool))
+    ingest.addRoutes(to: api, paths: ["/logs", "/events"])
+    // Logflare's clients also post to /logs at the root.
+    let root = router.group().add(middleware: TokenAuthenticator(verifier: verifier)).group(context: TokenContext.self)
+    ingest.addRoutes(to: root, paths: ["/logs"])
 
     // The pool is listed first so that graceful shutdown, which runs in reverse order, closes it last:
     // the HTTP server stops first and in-flight requests still reach the database.

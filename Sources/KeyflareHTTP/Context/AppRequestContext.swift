@@ -1,13 +1,18 @@
 import Hummingbird
+import KeyflareCore
 
-/// The request context of every route before authentication.
+/// The request context of every route. `token` is set by `TokenAuthenticator` when the request
+/// presented a valid token.
 public struct AppRequestContext: RequestContext {
     /// Hummingbird's per-request storage (logger, parameters, ...).
     public var coreContext: CoreRequestContextStorage
+    /// The verified token, if one was presented.
+    public var token: VerifiedToken?
 
     /// - Parameters:
     ///   - source: the channel and logger of the request.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.token = nil
     }
 }

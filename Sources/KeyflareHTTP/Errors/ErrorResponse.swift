@@ -21,9 +21,20 @@ struct ErrorResponse: Encodable {
     }
 }
 
-extension KeyflareError {
+/// Domain errors render themselves at the HTTP boundary.
+extension KeyflareError: HTTPResponseError {
+    /// `WWW-Authenticate` on every 401, as RFC 6750 asks.
+    public var headers: HTTPFields {
+        if case .unauthorized = self { return [.wwwAuthenticate: #"Bearer realm="keyflare""#] }
+        return [:]
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorResponse.response(status: status, message: message, headers: headers)
+    }
+
     /// The HTTP status for this error.
-    var status: HTTPResponse.Status {
+    public var status: HTTPResponse.Status {
         switch self {
         case .badRequest: .badRequest
         case .unauthorized: .unauthorized
@@ -31,6 +42,7 @@ extension KeyflareError {
         case .notFound: .notFound
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unprocessable: .unprocessableContent
         case .unavailable: .serviceUnavailable
         }

@@ -17,15 +17,16 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as KeyflareError {
-            var headers: HTTPFields = [:]
-            if case .unauthorized = error { headers[.wwwAuthenticate] = #"Bearer realm="keyflare""# }
-            return ErrorResponse.response(status: error.status, message: error.message, headers: headers)
+            return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             return ErrorResponse.response(
                 status: error.status,
                 message: error.body ?? defaultMessage(error.status, request: request),
                 headers: error.headers
             )
+        } catch let error as any HTTPResponseError {
+            // Other framework errors, such as NIOTooManyBytesError (413) from a body over its limit.
+            return ErrorResponse.response(status: error.status, message: defaultMessage(error.status, request: request))
         } catch let error as PQError where error.isConnectionFailure {
             context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return ErrorResponse.response(status: .serviceUnavailable, message: "the database is unavailable; try again shortly")

@@ -17,7 +17,10 @@ public struct AccountStore: Sendable {
     ///   - name: account name (validated).
     ///   - email: the user's email (validated, unique case-insensitively).
     ///   - passwordHash: a bcrypt hash, or nil for a user that cannot sign in with a password yet.
-    public func create(name: String, email: String, passwordHash: String?) async throws -> (Account, User) {
+    /// - Returns: the account, its user, and the secret of a private `management` token created with it.
+    public func create(name: String, email: String, passwordHash: String?) async throws
+        -> (account: Account, user: User, managementToken: String)
+    {
         let name = try Account.validateName(name)
         let email = try User.validateEmail(email)
         return try await pool.withTransaction { connection in
@@ -39,7 +42,11 @@ public struct AccountStore: Sendable {
             } catch let error as PQError where error.isUniqueViolation {
                 throw KeyflareError.conflict("a user with this email already exists")
             }
-            return (account, User(id: try userRow.decode("id"), accountID: account.id, email: email))
+            let (_, secret) = try AccessTokenStore.create(
+                on: connection, accountID: account.id, description: "created with the account",
+                scopes: [.management], expiresAt: nil
+            )
+            return (account, User(id: try userRow.decode("id"), accountID: account.id, email: email), secret)
         }
     }
 

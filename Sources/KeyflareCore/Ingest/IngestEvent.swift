@@ -1,0 +1,89 @@
+import Foundation
+
+/// One event ready to store: its time, its message and the whole object as JSON text.
+public struct IngestEvent: Sendable, Equatable {
+    /// The event's own `timestamp` when it is usable, else the time it was received.
+    public let timestamp: Date
+    /// From `event_message`, else `message`, when a string.
+    public let message: String?
+    /// The whole event object, as JSON text.
+    public let json: String
+}
+
+/// Parses an ingest body in any of the three accepted shapes: `{"batch": [...]}`, `[...]`, or one
+/// event object. All or nothing: any bad event rejects the whole request.
+public enum IngestBatch {
+    /// Most events in one request.
+    public static let maxEvents = 10_000
+    /// Largest body, after decompression.
+    public static let maxBodyBytes = 10 * 1024 * 1024
+
+    /// Parses and validates a body.
+    /// - Parameters:
+    ///   - body: the JSON bytes (already decompressed).
+    ///   - receivedAt: the time to use for events without a usable timestamp.
+    public static func parse(_ body: Data, receivedAt: Date) throws -> [IngestEvent] {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+        } catch {
+            throw KeyflareError.badRequest("the request body is not valid JSON")
+        }
+        let items: [Any]
+        if let object = root as? [String: Any] {
+            if let batch = object["batch"] {
+                guard let array = batch as? [Any] else {
+                    throw KeyflareError.badRequest("\"batch\" must be an array of event objects")
+                }
+                items = array
+            } else {
+                items = [object]
+            }
+        } else if let array = root as? [Any] {
+            items = array
+        } else {
+            throw KeyflareError.badRequest("the body must be an event object, an array of events, or {\"batch\": [...]}")
+        }
+        guard !items.isEmpty else { throw KeyflareError.badRequest("the batch is empty: send at least one event") }
+        guard items.count <= maxEvents else {
+            throw KeyflareError.payloadTooLarge("\(items.count) events in one request; the limit is \(maxEvents)")
+        }
+        var events: [IngestEvent] = []
+        events.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard let object = item as? [String: Any] else {
+                throw KeyflareError.badRequest("event at index \(index) is not a JSON object")
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
+            events.append(
+                IngestEvent(
+                    timestamp: timestamp(object["timestamp"]) ?? receivedAt,
+                    message: (object["event_message"] as? String) ?? (object["message"] as? String),
+                    json: String(decoding: data, as: UTF8.self)
+                )
+            )
+        }
+        return events
+    }
+
+    /// An ISO-8601 string, or a Unix epoch in seconds, milliseconds or microseconds (told apart by
+    /// magnitude); nil for anything else.
+    static func timestamp(_ value: Any?) -> Date? {
+        switch value {
+        case let text as String:
+            return RFC3339.parse(text)
+        case is Bool:
+            // JSON true/false arrive as (bridged) numbers too; they are not timestamps.
+            return nil
+        case let number as NSNumber:
+            let v = number.doubleValue
+            guard v.isFinite, v >= 0 else { return nil }
+            if v < 1e11 { return Date(timeIntervalSince1970: v) }
+            if v < 1e14 { return Date(timeIntervalSince1970: v / 1_000) }
+            if v < 1e17 { return Date(timeIntervalSince1970: v / 1_000_000) }
+            return nil
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+
+/// The shape of a secret: `kf_prv_` or `kf_pub_`, 43 base62 characters carrying 32 CSPRNG bytes, and a
+/// 6-character base62 CRC32 of everything before it. The checksum lets a typo or a random string be
+/// rejected before any hashing, cache or database lookup.
+public enum TokenFormat {
+    /// Prefix of private (management) tokens.
+    public static let privatePrefix = "kf_prv_"
+    /// Prefix of public tokens.
+    public static let publicPrefix = "kf_pub_"
+    /// Random bytes per token.
+    public static let randomByteCount = 32
+    /// Base62 characters that carry the random bytes.
+    static let bodyLength = 43
+    /// Base62 characters of the checksum (62^6 > 2^32).
+    static let checksumLength = 6
+    /// Total length of a token.
+    public static let length = 7 + bodyLength + checksumLength
+
+    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// Makes a new secret token.
+    /// - Parameters:
+    ///   - kind: public or private.
+    public static func generate(kind: TokenKind) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<randomByteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let head = kind.prefix + base62(bytes, width: bodyLength)
+        return head + checksum(of: Array(head.utf8))
+    }
+
+    /// Why a presented string is not a token.
+    public enum Problem: Error, Sendable, Equatable {
+        case malformed
+        case badChecksum
+    }
+
+    /// Checks prefix, length, alphabet and checksum, without hashing anything.
+    /// - Parameters:
+    ///   - token: the presented string.
+    /// - Returns: the token's kind, or the problem.
+    public static func check(_ token: String) -> Result<TokenKind, Problem> {
+        var utf8 = Array(token.utf8)
+        guard utf8.count == length else { return .failure(.malformed) }
+        let kind: TokenKind
+        if token.hasPrefix(privatePrefix) {
+            kind = .private
+        } else if token.hasPrefix(publicPrefix) {
+            kind = .public
+        } else {
+            return .failure(.malformed)
+        }
+        for byte in utf8[7...] where decodeTable[Int(byte)] < 0 { return .failure(.malformed) }
+        let expected = checksum(of: Array(utf8[..<(length - checksumLength)]))
+        let given = utf8.suffix(checksumLength)
+        // Constant-time comparison, although a checksum is not a secret.
+        var difference: UInt8 = 0
+        for (a, b) in zip(Array(expected.utf8), given) { difference |= a ^ b }
+        utf8.removeAll()
+        return difference == 0 ? .success(kind) : .failure(.badChecksum)
+    }
+
+    /// The last four characters, shown in lists so a person can tell tokens apart.
+    /// - Parameters:
+    ///   - token: the secret.
+    public static func hint(of token: String) -> String {
+        String(token.suffix(4))
+    }
+
+    /// SHA-256 of the whole token string: what is stored and looked up.
+    /// - Parameters:
+    ///   - token: the secret.
+    public static func digest(of token: String) -> TokenDigest {
+        TokenDigest(SHA256.hash(data: Array(token.utf8)))
+    }
+
+    static func checksum(of bytes: [UInt8]) -> String {
+        let crc = CRC32.checksum(bytes)
+        return base62(withUnsafeBytes(of: crc.bigEndian, Array.init), width: checksumLength)
+    }
+
+    /// Big-endian bytes as a fixed-width base62 number.
+    static func base62(_ bytes: [UInt8], width: Int) -> String {
+        var number = bytes
+        var digits = [UInt8](repeating: alphabet[0], count: width)
+        var position = width - 1
+        while position >= 0 {
+            var remainder = 0
+            var allZero = true
+            for i in number.indices {
+                let value = remainder * 256 + Int(number[i])
+                number[i] = UInt8(value / 62)
+                remainder = value % 62
+                if number[i] != 0 { allZero = false }
+            }
+            digits[position] = alphabet[remainder]
+            position -= 1
+            if allZero { break }
+        }
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    static let decodeTable: [Int8] = {
+        var table = [Int8](repeating: -1, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = Int8(i) }
+        return table
+    }()
+}

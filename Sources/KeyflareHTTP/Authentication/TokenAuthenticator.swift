@@ -1,0 +1,21 @@
+import Hummingbird
+import KeyflareCore
+
+/// Verifies the presented token, if any, before the handler runs and before any body is read: an
+/// unauthenticated upload is answered 401 without being buffered.
+///
+/// A presented but invalid token is always a 401. No token at all leaves `context.token` nil; routes
+/// that need one use `TokenContext`, which turns that into 401 "missing".
+struct TokenAuthenticator: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let verifier: any TokenVerifier
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
+        async throws -> Response
+    {
+        guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
+        var context = context
+        context.token = try await verifier.verify(presented)
+        return try await next(request, context)
+    }
+}

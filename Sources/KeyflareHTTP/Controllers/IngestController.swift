@@ -1,0 +1,91 @@
+import CompressNIO
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import KeyflareCore
+import KeyflareStore
+
+/// `POST /api/logs` (and `/logs`, `/api/events`): store a batch of events in one source.
+///
+/// The token was verified before this runs and before the body is read. The source is resolved in
+/// the token's account first (404 for another account's), then the scope is checked (403), and only
+/// then is the body read, decompressed and parsed. Nothing is stored unless every event is valid.
+struct IngestController {
+    let sources: SourceStore
+    let events: EventStore
+    static let notFound = KeyflareError.notFound("source not found")
+    static let sourceHeader = HTTPField.Name("X-Source")!
+
+    struct Logged: Encodable {
+        let message = "Logged!"
+    }
+
+    func addRoutes(to router: RouterGroup<TokenContext>, paths: [RouterPath]) {
+        for path in paths {
+            router.post(path) { request, context -> Response in try await ingest(request, context) }
+        }
+    }
+
+    func ingest(_ request: Request, _ context: TokenContext) async throws -> Response {
+        let receivedAt = Date()
+        let source = try await resolveSource(request, context)
+        try context.token.requireIngest(into: source.id)
+        let body = try await readBody(request)
+        let batch = try IngestBatch.parse(body, receivedAt: receivedAt)
+        try await events.insert(batch, sourceID: source.id, accountID: context.token.accountID)
+        return try JSONResponse.make(Logged())
+    }
+
+    /// `?source=<uuid>`, else `?source_name=<name>`, else the `X-Source: <uuid>` header.
+    private func resolveSource(_ request: Request, _ context: TokenContext) async throws -> Source {
+        let accountID = context.token.accountID
+        let query = request.uri.queryParameters
+        let found: Source?
+        if let value = query["source"].map(String.init), !value.isEmpty {
+            guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("source must be a source id (a UUID)") }
+            found = try await sources.find(id: id, accountID: accountID)
+        } else if let name = query["source_name"].map(String.init), !name.isEmpty {
+            found = try await sources.find(name: name, accountID: accountID)
+        } else if let value = request.headers[Self.sourceHeader], !value.isEmpty {
+            guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("X-Source must be a source id (a UUID)") }
+            found = try await sources.find(id: id, accountID: accountID)
+        } else {
+            throw KeyflareError.badRequest("no source given: use ?source=<id>, ?source_name=<name> or the X-Source header")
+        }
+        guard let found else { throw Self.notFound }
+        return found
+    }
+
+    /// The body, gunzipped when `Content-Encoding: gzip`, at most 10 MiB either way.
+    private func readBody(_ request: Request) async throws -> Data {
+        let limit = IngestBatch.maxBodyBytes
+        let tooLarge = KeyflareError.payloadTooLarge("the request body is over \(limit / 1024 / 1024) MiB")
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
+        switch request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) {
+        case nil, "", "identity":
+            return Data(buffer: buffer)
+        case "gzip", "x-gzip":
+            do {
+                // maxSize bounds the allocation, but buffers may round their capacity up, so the
+                // inflated size is checked again.
+                let inflated = try buffer.decompress(with: .gzip(), maxSize: limit)
+                guard inflated.readableBytes <= limit else { throw tooLarge }
+                return Data(buffer: inflated)
+            } catch let error as KeyflareError {
+                throw error
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                throw tooLarge
+            } catch {
+                throw KeyflareError.badRequest("the body is not valid gzip")
+            }
+        case let other?:
+            throw KeyflareError.unsupportedMediaType("Content-Encoding \(other.prefix(40)) is not supported; use gzip")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import KeyflareCore
+import KeyflareStore
+
+/// `/api/sources`: an account's sources. Management only. A source of another account answers
+/// exactly like one that does not exist.
+struct SourceController {
+    let sources: SourceStore
+    static let notFound = KeyflareError.notFound("source not found")
+
+    struct NameRequest: Decodable {
+        let name: String
+    }
+
+    func addRoutes(to group: RouterGroup<TokenContext>) {
+        group.get("/sources") { _, context -> Response in
+            try context.token.requireManagement()
+            let list = try await sources.list(accountID: context.token.accountID)
+            return try JSONResponse.make(list.map(SourceJSON.init))
+        }
+        group.post("/sources") { request, context -> Response in
+            try context.token.requireManagement()
+            let body = try await RequestBody.decode(NameRequest.self, from: request)
+            let source = try await sources.create(name: body.name, accountID: context.token.accountID)
+            return try JSONResponse.make(SourceJSON(source: source), status: .created)
+        }
+        group.get("/sources/:id") { request, context -> Response in
+            let source = try await find(request, context)
+            try context.token.requireManagement()
+            return try JSONResponse.make(SourceJSON(source: source))
+        }
+        group.patch("/sources/:id") { request, context -> Response in
+            let source = try await find(request, context)
+            try context.token.requireManagement()
+            let body = try await RequestBody.decode(NameRequest.self, from: request)
+            guard let renamed = try await sources.rename(id: source.id, to: body.name, accountID: context.token.accountID)
+            else { throw Self.notFound }
+            return try JSONResponse.make(SourceJSON(source: renamed))
+        }
+        group.delete("/sources/:id") { request, context -> Response in
+            let source = try await find(request, context)
+            try context.token.requireManagement()
+            guard try await sources.delete(id: source.id, accountID: context.token.accountID) else { throw Self.notFound }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// The account's source named by the path, or 404: resolved before the scope check, so the answer
+    /// for another account's source never differs from a missing one.
+    private func find(_ request: Request, _ context: TokenContext) async throws -> Source {
+        let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+        guard let source = try await sources.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
+        return source
+    }
+}

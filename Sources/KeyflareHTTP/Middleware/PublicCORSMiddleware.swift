@@ -1,0 +1,36 @@
+import Hummingbird
+
+/// CORS for the routes a browser calls with a public token (ingest and query): preflights are
+/// answered here, before authentication, and every response carries `Access-Control-Allow-Origin`.
+/// The management API gets no CORS headers: private tokens must not be used from pages.
+struct PublicCORSMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var publicPrefixes: [String] { ["/api/logs", "/logs", "/api/events", "/api/endpoints/query/"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let path = request.uri.path
+        guard Self.publicPrefixes.contains(where: { path == $0 || ($0.hasSuffix("/") && path.hasPrefix($0)) }) else {
+            return try await next(request, context)
+        }
+        if request.method == .options {
+            var response = Response(status: .noContent)
+            addHeaders(&response.headers)
+            response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            response.headers[.accessControlAllowHeaders] =
+                "Authorization, X-API-KEY, Content-Type, Content-Encoding, X-Source"
+            response.headers[.accessControlMaxAge] = "86400"
+            return response
+        }
+        // ErrorMiddleware runs inside this one, so errors arrive here as responses and get the header
+        // too; without it a page could not read a 401 or 403 body.
+        var response = try await next(request, context)
+        addHeaders(&response.headers)
+        return response
+    }
+
+    private func addHeaders(_ headers: inout HTTPFields) {
+        headers[.accessControlAllowOrigin] = "*"
+        headers[.vary] = "Origin"
+    }
+}

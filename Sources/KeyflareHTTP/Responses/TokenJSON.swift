@@ -1,0 +1,62 @@
+import Foundation
+import KeyflareCore
+
+/// A token as the API shows it. `token` (the secret) is present only in the create response.
+struct TokenJSON: Encodable {
+    let token: AccessToken
+    let secret: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
+        case revokedAt = "revoked_at", lastUsedAt = "last_used_at", secret = "token"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(token.id.uuidString.lowercased(), forKey: .id)
+        try c.encode(token.description, forKey: .description)
+        try c.encode(token.scopes.map(\.description), forKey: .scopes)
+        try c.encode(token.kind.rawValue, forKey: .type)
+        try c.encode(token.hint, forKey: .hint)
+        try c.encode(token.createdAt, forKey: .createdAt)
+        // Absent values are written as null, so every token object has the same keys.
+        try c.encode(token.expiresAt, forKey: .expiresAt)
+        try c.encode(token.revokedAt, forKey: .revokedAt)
+        try c.encode(token.lastUsedAt, forKey: .lastUsedAt)
+        if let secret { try c.encode(secret, forKey: .secret) }
+    }
+}
+
+/// `GET /api/auth/check`: what the presented token is and may do.
+struct TokenCheckJSON: Encodable {
+    let token: VerifiedToken
+
+    enum CodingKeys: String, CodingKey {
+        case tokenID = "token_id", accountID = "account_id", type, scopes, expiresAt = "expires_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(token.tokenID.uuidString.lowercased(), forKey: .tokenID)
+        try c.encode(token.accountID.uuidString.lowercased(), forKey: .accountID)
+        try c.encode(token.kind.rawValue, forKey: .type)
+        try c.encode(token.scopes.map(\.description), forKey: .scopes)
+        try c.encode(token.expiresAt, forKey: .expiresAt)
+    }
+}
+
+/// A source as the API shows it.
+struct SourceJSON: Encodable {
+    let source: Source
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, createdAt = "created_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source.id.uuidString.lowercased(), forKey: .id)
+        try c.encode(source.name, forKey: .name)
+        try c.encode(source.createdAt, forKey: .createdAt)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import KeyflareCore
+import PQ
+
+/// Sources in PostgreSQL. Every query is scoped by account, so another account's source is
+/// indistinguishable from one that does not exist.
+public struct SourceStore: Sendable {
+    private let pool: Pool
+
+    /// - Parameters:
+    ///   - pool: the database.
+    public init(pool: Pool) {
+        self.pool = pool
+    }
+
+    /// The account's sources, by name.
+    /// - Parameters:
+    ///   - accountID: the owner.
+    public func list(accountID: UUID) async throws -> [Source] {
+        try await pool.query(
+            "SELECT id, account_id, name, created_at FROM sources WHERE account_id = \(accountID) ORDER BY name, id"
+        ).rows.map(Self.decode)
+    }
+
+    /// One source of the account, or nil.
+    /// - Parameters:
+    ///   - id: source id.
+    ///   - accountID: the owner.
+    public func find(id: UUID, accountID: UUID) async throws -> Source? {
+        try await pool.query(
+            "SELECT id, account_id, name, created_at FROM sources WHERE id = \(id) AND account_id = \(accountID)"
+        ).first.map(Self.decode)
+    }
+
+    /// One source of the account by name, or nil.
+    /// - Parameters:
+    ///   - name: the exact name.
+    ///   - accountID: the owner.
+    public func find(name: String, accountID: UUID) async throws -> Source? {
+        try await pool.query(
+            "SELECT id, account_id, name, created_at FROM sources WHERE name = \(name) AND account_id = \(accountID)"
+        ).first.map(Self.decode)
+    }
+
+    /// Creates a source; a duplicate name in the account is a conflict.
+    /// - Parameters:
+    ///   - name: the name (validated).
+    ///   - accountID: the owner.
+    public func create(name: String, accountID: UUID) async throws -> Source {
+        let name = try Source.validateName(name)
+        do {
+            return try Self.decode(try await pool.query(
+                """
+                INSERT INTO sources (account_id, name) VALUES (\(accountID), \(name))
+                RETURNING id, account_id, name, created_at
+                """
+            ).first!)
+        } catch let error as PQError where error.isUniqueViolation {
+            throw KeyflareError.conflict("a source with this name already exists")
+        }
+    }
+
+    /// Renames a source of the account.
+    /// - Parameters:
+    ///   - id: source id.
+    ///   - name: the new name (validated).
+    ///   - accountID: the owner.
+    /// - Returns: the renamed source, or nil when the account has no such source.
+    public func rename(id: UUID, to name: String, accountID: UUID) async throws -> Source? {
+        let name = try Source.validateName(name)
+        do {
+            return try await pool.query(
+                """
+                UPDATE sources SET name = \(name) WHERE id = \(id) AND account_id = \(accountID)
+                RETURNING id, account_id, name, created_at
+                """
+            ).first.map(Self.decode)
+        } catch let error as PQError where error.isUniqueViolation {
+            throw KeyflareError.conflict("a source with this name already exists")
+        }
+    }
+
+    /// Deletes a source of the account and, by cascade, its events.
+    /// - Parameters:
+    ///   - id: source id.
+    ///   - accountID: the owner.
+    /// - Returns: false when the account has no such source.
+    public func delete(id: UUID, accountID: UUID) async throws -> Bool {
+        try await pool.query("DELETE FROM sources WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+    }
+
+    static func decode(_ row: Row) throws -> Source {
+        Source(
+            id: try row.decode("id"), accountID: try row.decode("account_id"), name: try row.decode("name"),
+            createdAt: try row.decode("created_at")
+        )
+    }
+}

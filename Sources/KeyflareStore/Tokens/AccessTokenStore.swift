@@ -1,0 +1,164 @@
+import Foundation
+import KeyflareCore
+import PQ
+
+/// Access tokens in PostgreSQL. Every query is scoped by account; the secret is never stored.
+public struct AccessTokenStore: Sendable {
+    private let pool: Pool
+
+    /// - Parameters:
+    ///   - pool: the database.
+    public init(pool: Pool) {
+        self.pool = pool
+    }
+
+    static let columns: Query = "id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at"
+
+    /// Creates a token and returns it with its secret, the only time the secret exists outside the
+    /// client. Scopes naming a source or endpoint must name one of this account's.
+    /// - Parameters:
+    ///   - accountID: the owner.
+    ///   - description: free text.
+    ///   - scopes: canonical scopes.
+    ///   - expiresAt: optional expiry, which must be in the future.
+    public func create(accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?) async throws
+        -> (AccessToken, String)
+    {
+        try await pool.withTransaction { connection in
+            try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
+                            expiresAt: expiresAt)
+        }
+    }
+
+    /// The same, inside a caller's transaction (used when an account is created with its first token).
+    static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
+                       expiresAt: Date?) throws -> (AccessToken, String)
+    {
+        guard description.count <= AccessToken.maxDescriptionLength else {
+            throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
+        }
+        if let expiresAt, expiresAt <= Date() {
+            throw KeyflareError.unprocessable("expires_at must be in the future")
+        }
+        try checkResources(scopes, accountID: accountID, on: connection)
+        let secret = TokenFormat.generate(kind: TokenKind(scopes: scopes))
+        let digest = TokenFormat.digest(of: secret)
+        let row = try connection.execute(
+            """
+            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at)
+            VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
+                    \(TokenFormat.hint(of: secret)), \(expiresAt))
+            RETURNING \(columns)
+            """
+        ).first!
+        return (try decode(row), secret)
+    }
+
+    /// Every scope that names a source or endpoint must name one this account owns; the message
+    /// names the first that does not (without saying whether it exists elsewhere).
+    private static func checkResources(_ scopes: [Scope], accountID: UUID, on connection: Connection) throws {
+        let sources = scopes.compactMap { if case .ingestSource(let id) = $0 { id } else { nil } }
+        let endpoints = scopes.compactMap { if case .queryEndpoint(let id) = $0 { id } else { nil } }
+        if !sources.isEmpty {
+            let owned = try Set(connection.execute(
+                "SELECT id FROM sources WHERE account_id = \(accountID) AND id = ANY(\(sources)::uuid[])"
+            ).rows.map { try $0.decode("id", as: UUID.self) })
+            if let missing = sources.first(where: { !owned.contains($0) }) {
+                throw KeyflareError.unprocessable("scope \"\(Scope.ingestSource(missing))\" names no source of this account")
+            }
+        }
+        if !endpoints.isEmpty {
+            let owned = try Set(connection.execute(
+                "SELECT id FROM endpoints WHERE account_id = \(accountID) AND id = ANY(\(endpoints)::uuid[])"
+            ).rows.map { try $0.decode("id", as: UUID.self) })
+            if let missing = endpoints.first(where: { !owned.contains($0) }) {
+                throw KeyflareError.unprocessable(
+                    "scope \"\(Scope.queryEndpoint(missing))\" names no endpoint of this account")
+            }
+        }
+    }
+
+    /// The account's tokens, oldest first.
+    /// - Parameters:
+    ///   - accountID: the owner.
+    ///   - includeRevoked: whether revoked tokens are listed too.
+    public func list(accountID: UUID, includeRevoked: Bool) async throws -> [AccessToken] {
+        let rows = try await pool.query(
+            """
+            SELECT \(Self.columns) FROM access_tokens
+            WHERE account_id = \(accountID) AND (\(includeRevoked) OR revoked_at IS NULL)
+            ORDER BY created_at, id
+            """
+        ).rows
+        return try rows.map(Self.decode)
+    }
+
+    /// One token of the account, or nil (also for another account's token).
+    /// - Parameters:
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    public func find(id: UUID, accountID: UUID) async throws -> AccessToken? {
+        try await pool.query(
+            "SELECT \(Self.columns) FROM access_tokens WHERE id = \(id) AND account_id = \(accountID)"
+        ).first.map(Self.decode)
+    }
+
+    /// One token of the account found by its secret (Logflare lets DELETE name the token itself).
+    /// - Parameters:
+    ///   - digest: SHA-256 of the secret.
+    ///   - accountID: the owner.
+    public func find(digest: TokenDigest, accountID: UUID) async throws -> AccessToken? {
+        try await pool.query(
+            """
+            SELECT \(Self.columns) FROM access_tokens
+            WHERE token_hash = decode(\(digest.hex), 'hex') AND account_id = \(accountID)
+            """
+        ).first.map(Self.decode)
+    }
+
+    /// Revokes a token of the account; revoking a revoked token keeps its first revocation time.
+    /// - Parameters:
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    /// - Returns: false when the account has no such token.
+    public func revoke(id: UUID, accountID: UUID) async throws -> Bool {
+        try await pool.query(
+            """
+            UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id) AND account_id = \(accountID)
+            """
+        ).affectedRows == 1
+    }
+
+    /// What verification needs about a token, by digest, whatever its state.
+    /// - Parameters:
+    ///   - digest: SHA-256 of the presented secret.
+    public func lookup(digest: TokenDigest) async throws -> (VerifiedToken, revokedAt: Date?)? {
+        guard let row = try await pool.query(
+            """
+            SELECT id, account_id, scopes, expires_at, revoked_at FROM access_tokens
+            WHERE token_hash = decode(\(digest.hex), 'hex')
+            """
+        ).first else { return nil }
+        let token = VerifiedToken(
+            tokenID: try row.decode("id"), accountID: try row.decode("account_id"),
+            scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at")
+        )
+        return (token, try row.decodeIfPresent("revoked_at"))
+    }
+
+    static func scopes(_ row: Row) throws -> [Scope] {
+        // Stored scopes are canonical; one that no longer parses (it cannot, short of manual edits)
+        // is dropped rather than granting anything.
+        try row.decode("scopes", as: [String].self).compactMap { try? Scope(parsing: $0) }
+    }
+
+    static func decode(_ row: Row) throws -> AccessToken {
+        AccessToken(
+            id: try row.decode("id"), accountID: try row.decode("account_id"),
+            description: try row.decode("description"), scopes: try scopes(row), hint: try row.decode("hint"),
+            createdAt: try row.decode("created_at"), expiresAt: try row.decodeIfPresent("expires_at"),
+            revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at")
+        )
+    }
+}
