@@ -22,9 +22,26 @@ public final class Connection: @unchecked Sendable {
     /// Opens a connection.
     /// - Parameters:
     ///   - conninfo: a libpq URI (`postgresql://...`) or a `key=value` connection string.
-    public static func connect(_ conninfo: String) throws -> Connection {
+    ///   - options: extra libpq settings (such as `keepalives_idle` or `application_name`) that
+    ///     override what `conninfo` says.
+    public static func connect(_ conninfo: String, options: [(String, String)] = []) throws -> Connection {
         try validate(conninfo: conninfo)
-        guard let handle = PQconnectdb(conninfo) else {
+        // PQconnectdbParams with expand_dbname: the first "dbname" is the whole conninfo or URI, and
+        // later keywords override it.
+        let keywords = ["dbname"] + options.map(\.0)
+        let values = [conninfo] + options.map(\.1)
+        let cKeywords = keywords.map { strdup($0) }
+        let cValues = values.map { strdup($0) }
+        defer {
+            for p in cKeywords { free(p) }
+            for p in cValues { free(p) }
+        }
+        let connected: OpaquePointer? = (cKeywords.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
+            (cValues.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { v in
+                PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+            }
+        }
+        guard let handle = connected else {
             throw PQError(.connection, message: "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
@@ -162,6 +179,28 @@ public final class Connection: @unchecked Sendable {
         if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
             throw PQError(.connection, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
         }
+    }
+
+    /// Sends a statement without waiting for its result (`PQsendQuery`); collect the answer with
+    /// `consumeInput()` and `drainResults()`.
+    /// - Parameters:
+    ///   - unsafeSQL: the statement, used as is.
+    public func send(unsafeSQL: String) throws {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        guard PQsendQuery(handle, unsafeSQL) == 1 else {
+            throw PQError(.connection, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+    }
+
+    /// After `send`, discards every result that has fully arrived; returns true once the statement is
+    /// complete (libpq is no longer busy), without blocking.
+    public func drainResults() -> Bool {
+        guard let handle else { return false }
+        while PQisBusy(handle) == 0 {
+            guard let result = PQgetResult(handle) else { return true }
+            PQclear(result)
+        }
+        return false
     }
 
     /// Drains the notifications libpq has buffered, copying each out and freeing it at once.

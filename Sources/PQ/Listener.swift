@@ -8,6 +8,8 @@ public enum ListenerEvent: Sendable, Equatable {
     /// The listener (re)connected and is listening on every channel. Notifications sent while it was
     /// disconnected are lost, so a consumer that caches state should drop it on this event.
     case connected
+    /// The connection was lost or found dead; nothing is being received until the next `.connected`.
+    case disconnected
     /// A notification arrived.
     case notification(Notification)
 }
@@ -17,15 +19,67 @@ public enum ListenerEvent: Sendable, Equatable {
 /// The connection lives on a thread of the listener's own, which blocks in `poll()` on the libpq socket
 /// and on a wake-up pipe: no sleep polling, and `stop()` takes effect at once. A lost connection is
 /// re-established with exponential backoff, and every channel is listened to again.
+///
+/// A half-open connection (a peer or middlebox that silently stopped forwarding) looks healthy to the
+/// kernel for hours, so the listener finds it itself: TCP keepalives and `tcp_user_timeout` on the
+/// socket, and a `SELECT 1` heartbeat whenever the connection has been quiet for a quarter of
+/// `detectionTimeout`. A heartbeat unanswered for half of it ends the connection, so a dead one is
+/// noticed within `detectionTimeout`.
 public final class Listener: Sendable {
+    /// How the listener connects and how fast it notices a dead connection.
+    public struct Configuration: Sendable {
+        /// libpq URI or conninfo (never a transaction-pooling PgBouncer).
+        public var conninfo: String
+        /// Channel names; quoted with `PQescapeIdentifier`.
+        public var channels: [String]
+        /// Upper bound, in seconds, on how long a silently dead connection goes unnoticed.
+        public var detectionTimeout: Double
+        /// First and longest wait between reconnect attempts, in seconds.
+        public var backoff: ClosedRange<Double>
+        /// Shown in `pg_stat_activity.application_name`.
+        public var applicationName: String
+
+        /// - Parameters:
+        ///   - conninfo: libpq URI or conninfo.
+        ///   - channels: channels to LISTEN on.
+        ///   - detectionTimeout: seconds within which a dead connection is noticed.
+        ///   - backoff: reconnect backoff bounds, in seconds.
+        ///   - applicationName: the name the connection reports to the server.
+        public init(
+            conninfo: String, channels: [String], detectionTimeout: Double = 10, backoff: ClosedRange<Double> = 0.05...5,
+            applicationName: String = "keyflare-listener"
+        ) {
+            self.conninfo = conninfo
+            self.channels = channels
+            self.detectionTimeout = max(0.2, detectionTimeout)
+            self.backoff = backoff
+            self.applicationName = applicationName
+        }
+
+        var heartbeatInterval: Double { detectionTimeout / 4 }
+        var heartbeatTimeout: Double { detectionTimeout / 2 }
+
+        var connectionOptions: [(String, String)] {
+            let idle = max(1, Int(detectionTimeout / 4))
+            return [
+                ("application_name", applicationName),
+                ("connect_timeout", String(max(2, Int(detectionTimeout.rounded(.up))))),
+                ("keepalives", "1"),
+                ("keepalives_idle", String(idle)),
+                ("keepalives_interval", String(idle)),
+                ("keepalives_count", "2"),
+                ("tcp_user_timeout", String(Int(detectionTimeout * 1000))),
+            ]
+        }
+    }
+
     /// The events, in order. There is one consumer; the sequence finishes after `stop()`.
     public let events: AsyncStream<ListenerEvent>
 
+    /// The configuration the listener was made with.
+    public let configuration: Configuration
     private let continuation: AsyncStream<ListenerEvent>.Continuation
-    private let conninfo: String
-    private let channels: [String]
     private let logger: Logger
-    private let backoff: ClosedRange<Double>
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let control = Mutex(Control())
@@ -33,19 +87,14 @@ public final class Listener: Sendable {
     private struct Control {
         var started = false
         var stopped = false
-        var thread: Thread?
     }
 
     /// Creates a listener; call `start()` to connect.
     /// - Parameters:
-    ///   - conninfo: libpq URI or conninfo string (never a transaction-pooling PgBouncer).
-    ///   - channels: channel names; they are quoted with `PQescapeIdentifier`.
-    ///   - backoff: first and longest wait between reconnect attempts, in seconds.
+    ///   - configuration: where to connect, what to listen on, and how fast to notice a dead connection.
     ///   - logger: where connection problems are reported.
-    public init(conninfo: String, channels: [String], backoff: ClosedRange<Double> = 0.05...5, logger: Logger) {
-        self.conninfo = conninfo
-        self.channels = channels
-        self.backoff = backoff
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: ListenerEvent.self, bufferingPolicy: .unbounded)
         var fds: [Int32] = [-1, -1]
@@ -56,6 +105,15 @@ public final class Listener: Sendable {
         wakeWrite = fds[1]
     }
 
+    /// Creates a listener with default detection and backoff settings.
+    /// - Parameters:
+    ///   - conninfo: libpq URI or conninfo.
+    ///   - channels: channels to LISTEN on.
+    ///   - logger: where connection problems are reported.
+    public convenience init(conninfo: String, channels: [String], logger: Logger) {
+        self.init(configuration: Configuration(conninfo: conninfo, channels: channels), logger: logger)
+    }
+
     deinit {
         Glibc.close(wakeRead)
         Glibc.close(wakeWrite)
@@ -63,14 +121,15 @@ public final class Listener: Sendable {
 
     /// Starts the listener thread. Calling it twice has no further effect.
     public func start() {
-        control.withLock { control in
-            guard !control.started, !control.stopped else { return }
+        let start = control.withLock { control -> Bool in
+            guard !control.started, !control.stopped else { return false }
             control.started = true
-            let thread = Thread { [self] in self.loop() }
-            thread.name = "keyflare-listen"
-            control.thread = thread
-            thread.start()
+            return true
         }
+        guard start else { return }
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "keyflare-listen"
+        thread.start()
     }
 
     /// Stops the listener: its thread closes the connection and the event sequence finishes.
@@ -87,39 +146,48 @@ public final class Listener: Sendable {
     private var isStopped: Bool { control.withLock { $0.stopped } }
 
     private func loop() {
-        var delay = backoff.lowerBound
+        var delay = configuration.backoff.lowerBound
         while !isStopped {
             let connection: Connection
             do {
-                connection = try Connection.connect(conninfo)
-                for channel in channels {
+                connection = try Connection.connect(configuration.conninfo, options: configuration.connectionOptions)
+                for channel in configuration.channels {
                     try connection.execute(Query(unsafeSQL: "LISTEN " + connection.escapeIdentifier(channel)))
                 }
             } catch {
                 logger.warning("listener could not connect; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(delay)"])
                 if wait(seconds: delay) { break }
-                delay = min(delay * 2, backoff.upperBound)
+                delay = min(delay * 2, configuration.backoff.upperBound)
                 continue
             }
-            delay = backoff.lowerBound
+            delay = configuration.backoff.lowerBound
             continuation.yield(.connected)
             for n in connection.notifications() { continuation.yield(.notification(n)) }
             let stopped = pump(connection)
             connection.close()
             if stopped { break }
+            continuation.yield(.disconnected)
             logger.warning("listener connection lost; reconnecting")
         }
         continuation.finish()
     }
 
-    /// Waits on the socket and the wake-up pipe until the connection fails (false) or stop() (true).
+    /// Waits on the socket and the wake-up pipe until the connection fails or goes quiet past the
+    /// heartbeat timeout (false), or stop() is called (true).
     private func pump(_ connection: Connection) -> Bool {
+        let clock = ContinuousClock()
+        var lastHeard = clock.now
+        var heartbeatSentAt: ContinuousClock.Instant?
         while true {
+            let deadline = heartbeatSentAt.map { $0 + .seconds(configuration.heartbeatTimeout) }
+                ?? lastHeard + .seconds(configuration.heartbeatInterval)
+            let remaining = clock.now.duration(to: deadline)
+            let timeoutMs = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1)
             var fds = [
                 pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&fds, 2, -1)
+            let ready = poll(&fds, 2, timeoutMs)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return isStopped
@@ -134,7 +202,23 @@ public final class Listener: Sendable {
                 } catch {
                     return isStopped
                 }
+                lastHeard = clock.now
+                if heartbeatSentAt != nil, connection.drainResults() { heartbeatSentAt = nil }
                 for n in connection.notifications() { continuation.yield(.notification(n)) }
+            }
+            let now = clock.now
+            if let sent = heartbeatSentAt {
+                if now >= sent + .seconds(configuration.heartbeatTimeout) {
+                    logger.warning("listener heartbeat unanswered; treating the connection as dead")
+                    return isStopped
+                }
+            } else if now >= lastHeard + .seconds(configuration.heartbeatInterval) {
+                do {
+                    try connection.send(unsafeSQL: "SELECT 1")
+                    heartbeatSentAt = now
+                } catch {
+                    return isStopped
+                }
             }
         }
     }

@@ -25,6 +25,14 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var poolSize: Int
     /// Folder holding the `NNNN_name.sql` migrations; nil means "find it".
     public var migrationsDirectory: String?
+    /// Most entries in the verified-token cache.
+    public var tokenCacheSize: Int
+    /// Safety-net age of a cached token, in seconds (invalidation is by NOTIFY, not by age).
+    public var tokenCacheMaxAge: Double
+    /// Lifetime of a cached "no such token", in seconds.
+    public var tokenCacheNegativeTTL: Double
+    /// Seconds within which a silently dead LISTEN connection is noticed.
+    public var listenDetectionSeconds: Double
 
     /// Settings with every default.
     public init() {
@@ -36,6 +44,10 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         logFormat = .text
         poolSize = 10
         migrationsDirectory = nil
+        tokenCacheSize = 100_000
+        tokenCacheMaxAge = 60
+        tokenCacheNegativeTTL = 5
+        listenDetectionSeconds = 10
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -70,6 +82,23 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             poolSize = n
         }
         migrationsDirectory = value("KEYFLARE_MIGRATIONS_DIR")
+        if let size = value("KEYFLARE_TOKEN_CACHE_SIZE") {
+            guard let n = Int(size), n >= 1 else {
+                throw ConfigurationError("KEYFLARE_TOKEN_CACHE_SIZE must be a positive number")
+            }
+            tokenCacheSize = n
+        }
+        tokenCacheMaxAge = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_MAX_AGE"), name: "KEYFLARE_TOKEN_CACHE_MAX_AGE") ?? tokenCacheMaxAge
+        tokenCacheNegativeTTL = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL"), name: "KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL") ?? tokenCacheNegativeTTL
+        listenDetectionSeconds = try Self.seconds(value("KEYFLARE_LISTEN_DETECTION_SECONDS"), name: "KEYFLARE_LISTEN_DETECTION_SECONDS") ?? listenDetectionSeconds
+    }
+
+    private static func seconds(_ text: String?, name: String) throws -> Double? {
+        guard let text else { return nil }
+        guard let value = Double(text), value > 0, value <= 86_400 else {
+            throw ConfigurationError("\(name) must be a number of seconds greater than 0")
+        }
+        return value
     }
 
     /// The accepted log level names.

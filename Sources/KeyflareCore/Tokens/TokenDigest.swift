@@ -54,3 +54,28 @@ public struct TokenDigest: Sendable, Hashable {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension TokenDigest {
+    /// Parses 64 hex digits (as sent in `keyflare_tokens` notifications).
+    /// - Parameters:
+    ///   - hex: the digest in hex, either case.
+    public init?(hex: String) {
+        let utf8 = Array(hex.utf8)
+        guard utf8.count == 64 else { return nil }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        for i in stride(from: 0, to: 64, by: 2) {
+            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        self.init(bytes: bytes)
+    }
+}

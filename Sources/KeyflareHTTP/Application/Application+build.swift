@@ -1,11 +1,111 @@
+import Foundation
 import Hummingbird
 import KeyflareCore
 import KeyflareStore
 import Logging
 import PQ
 
-/// Builds the Keyflare HTTP application: routes, middleware and the services it runs (the database
-/// pool and start-up). Shared by `keyflare serve` and the tests.
+/// One Keyflare instance: the HTTP application and the parts tests and operators look into.
+public struct KeyflareApp: Sendable {
+    /// The Hummingbird application; run it with `runService()`.
+    public let application: Application<RouterResponder<AppRequestContext>>
+    /// The verified-token cache.
+    public let tokenCache: TokenCache
+    /// Readiness and listener state, as `/readyz` reports them.
+    public let readiness: Readiness
+    /// What `/metrics` exports.
+    public let metrics: KeyflareMetrics
+    /// A short random id for this instance, in its listener's `application_name`
+    /// (`keyflare-listener-<id>`), so an operator can tell instances apart in `pg_stat_activity`.
+    public let instanceID: String
+
+    /// Builds an instance: routes, middleware, and the services it runs (pool, start-up, listener).
+    /// - Parameters:
+    ///   - configuration: settings; `databaseURL` is required.
+    ///   - migrate: apply pending migrations at start-up instead of refusing to start.
+    ///   - logger: the application logger.
+    ///   - pauseBeforeCacheFill: a test seam between a token lookup and its cache write; nil in production.
+    public init(
+        configuration: KeyflareConfiguration, migrate: Bool = false, logger: Logger,
+        pauseBeforeCacheFill: (@Sendable () async -> Void)? = nil
+    ) throws {
+        guard let databaseURL = configuration.databaseURL else {
+            throw ConfigurationError("KEYFLARE_DATABASE_URL is not set")
+        }
+        try validateDatabaseURL(databaseURL, name: "KEYFLARE_DATABASE_URL")
+        let listenURL = configuration.listenDatabaseURL ?? databaseURL
+        if configuration.listenDatabaseURL != nil {
+            try validateDatabaseURL(listenURL, name: "KEYFLARE_LISTEN_DATABASE_URL")
+        }
+        let migrations = try Migration.load(from: Migration.locateDirectory(configured: configuration.migrationsDirectory))
+
+        let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
+        let pool = Pool(configuration: .init(conninfo: databaseURL, maxConnections: configuration.poolSize), logger: logger)
+        let readiness = Readiness()
+        let metrics = KeyflareMetrics()
+        let cache = TokenCache(configuration: .init(
+            maxEntries: configuration.tokenCacheSize, maxAge: .seconds(configuration.tokenCacheMaxAge),
+            negativeTTL: .seconds(configuration.tokenCacheNegativeTTL)
+        ))
+        let tokens = AccessTokenStore(pool: pool)
+        let verifier = CachingTokenVerifier(
+            cache: cache, lookup: DatabaseTokenVerifier(store: tokens), observer: metrics,
+            pauseBeforeFill: pauseBeforeCacheFill
+        )
+        let startup = DatabaseStartup(
+            pool: pool, migrator: Migrator(migrations: migrations, logger: logger), migrate: migrate,
+            readiness: readiness, logger: logger
+        )
+        let listener = TokenInvalidationListener(
+            listener: Listener(
+                configuration: .init(
+                    conninfo: listenURL, channels: [TokenInvalidationListener.channel],
+                    detectionTimeout: configuration.listenDetectionSeconds,
+                    applicationName: "keyflare-listener-\(instanceID)"
+                ),
+                logger: logger
+            ),
+            cache: cache, readiness: readiness, metrics: metrics, logger: logger
+        )
+
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
+        router.add(middleware: PublicCORSMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        HealthController(pool: pool, readiness: readiness).addRoutes(to: router)
+        MetricsController(metrics: metrics).addRoutes(to: router)
+
+        // Everything below needs a verified token: TokenContext cannot be built without one.
+        let authenticator = TokenAuthenticator(verifier: verifier, metrics: metrics)
+        let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
+        let sources = SourceStore(pool: pool)
+        AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
+        AccessTokenController(tokens: tokens).addRoutes(to: api)
+        SourceController(sources: sources).addRoutes(to: api)
+        QueryController(endpoints: EndpointStore(pool: pool)).addRoutes(to: api)
+        let ingest = IngestController(sources: sources, events: EventStore(pool: pool))
+        ingest.addRoutes(to: api, paths: ["/logs", "/events"])
+        // Logflare's clients also post to /logs at the root.
+        let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
+        ingest.addRoutes(to: root, paths: ["/logs"])
+
+        // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
+        // and the pool (listed first) closes last, so in-flight requests still reach the database.
+        self.application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [pool, startup, listener],
+            logger: logger
+        )
+        self.tokenCache = cache
+        self.readiness = readiness
+        self.metrics = metrics
+        self.instanceID = instanceID
+    }
+}
+
+/// Builds the Keyflare HTTP application. Shared by `keyflare serve` and the tests.
 /// - Parameters:
 ///   - configuration: settings; `databaseURL` is required.
 ///   - migrate: apply pending migrations at start-up instead of refusing to start.
@@ -15,50 +115,7 @@ public func buildApplication(
     migrate: Bool = false,
     logger: Logger
 ) throws -> some ApplicationProtocol {
-    guard let databaseURL = configuration.databaseURL else {
-        throw ConfigurationError("KEYFLARE_DATABASE_URL is not set")
-    }
-    try validateDatabaseURL(databaseURL, name: "KEYFLARE_DATABASE_URL")
-    let migrations = try Migration.load(from: Migration.locateDirectory(configured: configuration.migrationsDirectory))
-
-    let pool = Pool(configuration: .init(conninfo: databaseURL, maxConnections: configuration.poolSize), logger: logger)
-    let readiness = Readiness()
-    let startup = DatabaseStartup(
-        pool: pool, migrator: Migrator(migrations: migrations, logger: logger), migrate: migrate,
-        readiness: readiness, logger: logger
-    )
-
-    let tokens = AccessTokenStore(pool: pool)
-    let verifier = DatabaseTokenVerifier(store: tokens)
-    let sources = SourceStore(pool: pool)
-
-    let router = Router(context: AppRequestContext.self)
-    // CORS is outermost so that error responses from ErrorMiddleware carry its headers too.
-    router.add(middleware: PublicCORSMiddleware())
-    router.add(middleware: ErrorMiddleware())
-    HealthController(pool: pool, readiness: readiness).addRoutes(to: router)
-
-    // Everything below needs a verified token: TokenContext cannot be built without one.
-    let api = router.group("/api").add(middleware: TokenAuthenticator(verifier: verifier))
-        .group(context: TokenContext.self)
-    AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
-    AccessTokenController(tokens: tokens).addRoutes(to: api)
-    SourceController(sources: sources).addRoutes(to: api)
-    QueryController(endpoints: EndpointStore(pool: pool)).addRoutes(to: api)
-    let ingest = IngestController(sources: sources, events: EventStore(pool: pool))
-    ingest.addRoutes(to: api, paths: ["/logs", "/events"])
-    // Logflare's clients also post to /logs at the root.
-    let root = router.group().add(middleware: TokenAuthenticator(verifier: verifier)).group(context: TokenContext.self)
-    ingest.addRoutes(to: root, paths: ["/logs"])
-
-    // The pool is listed first so that graceful shutdown, which runs in reverse order, closes it last:
-    // the HTTP server stops first and in-flight requests still reach the database.
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        services: [pool, startup],
-        logger: logger
-    )
+    try KeyflareApp(configuration: configuration, migrate: migrate, logger: logger).application
 }
 
 /// Checks a libpq URI or conninfo string without connecting; the error is one line and never

@@ -9,12 +9,15 @@ import KeyflareCore
 struct TokenAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let verifier: any TokenVerifier
+    let metrics: KeyflareMetrics
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
         async throws -> Response
     {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
+        let start = ContinuousClock.now
+        defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
         context.token = try await verifier.verify(presented)
         return try await next(request, context)
     }

@@ -7,8 +7,14 @@ struct HealthController<Context: RequestContext> {
     let readiness: Readiness
 
     struct Status: ResponseEncodable {
-        // JSON through Hummingbird's encoder for /healthz, through JSONResponse for /readyz.
         let status: String
+    }
+
+    /// `/readyz` stays 200 while the listener is down (requests still work, verified against the
+    /// database), but says so.
+    struct Ready: Encodable {
+        let status: String
+        let listener: String
     }
 
     func addRoutes(to router: Router<Context>) {
@@ -22,7 +28,7 @@ struct HealthController<Context: RequestContext> {
             } catch {
                 return ErrorResponse.response(status: .serviceUnavailable, message: "not ready: the database is unreachable")
             }
-            return try JSONResponse.make(Status(status: "ready"))
+            return try JSONResponse.make(Ready(status: "ready", listener: readiness.isListenerUp ? "up" : "down"))
         }
     }
 }

@@ -3,6 +3,7 @@ import Synchronization
 /// Whether this instance has reached its database and checked the schema, for `/readyz`.
 public final class Readiness: Sendable {
     private let ready = Atomic<Bool>(false)
+    private let listenerUp = Atomic<Bool>(false)
 
     /// A new, not-yet-ready state.
     public init() {}
@@ -14,4 +15,12 @@ public final class Readiness: Sendable {
     /// - Parameters:
     ///   - value: the new state.
     public func set(_ value: Bool) { ready.store(value, ordering: .releasing) }
+
+    /// True while the token-invalidation LISTEN connection is listening.
+    public var isListenerUp: Bool { listenerUp.load(ordering: .acquiring) }
+
+    /// Records the listener's state.
+    /// - Parameters:
+    ///   - up: whether it is listening.
+    public func setListener(up: Bool) { listenerUp.store(up, ordering: .releasing) }
 }

@@ -133,7 +133,7 @@ public struct AccessTokenStore: Sendable {
     /// What verification needs about a token, by digest, whatever its state.
     /// - Parameters:
     ///   - digest: SHA-256 of the presented secret.
-    public func lookup(digest: TokenDigest) async throws -> (VerifiedToken, revokedAt: Date?)? {
+    public func lookup(digest: TokenDigest) async throws -> TokenRecord? {
         guard let row = try await pool.query(
             """
             SELECT id, account_id, scopes, expires_at, revoked_at FROM access_tokens
@@ -144,7 +144,7 @@ public struct AccessTokenStore: Sendable {
             tokenID: try row.decode("id"), accountID: try row.decode("account_id"),
             scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at")
         )
-        return (token, try row.decodeIfPresent("revoked_at"))
+        return TokenRecord(token: token, revokedAt: try row.decodeIfPresent("revoked_at"))
     }
 
     static func scopes(_ row: Row) throws -> [Scope] {

@@ -1,9 +1,9 @@
 import Foundation
 import KeyflareCore
 
-/// Verifies every token with one database lookup by its SHA-256. The format and checksum are checked
-/// first, so garbage never reaches the database.
-public struct DatabaseTokenVerifier: TokenVerifier {
+/// Looks tokens up in `access_tokens` by digest: the `TokenLookup` behind the cache, and on its own
+/// an uncached `TokenVerifier` (one database round trip per request).
+public struct DatabaseTokenVerifier: TokenVerifier, TokenLookup {
     private let store: AccessTokenStore
 
     /// - Parameters:
@@ -12,11 +12,13 @@ public struct DatabaseTokenVerifier: TokenVerifier {
         self.store = store
     }
 
+    public func lookup(_ digest: TokenDigest) async throws -> TokenRecord? {
+        try await store.lookup(digest: digest)
+    }
+
     public func verify(_ token: String) async throws -> VerifiedToken {
         let digest = try TokenRejection.digestIfWellFormed(token)
-        guard let (verified, revokedAt) = try await store.lookup(digest: digest) else { throw TokenRejection.unknown }
-        if revokedAt != nil { throw TokenRejection.revoked }
-        if let expiresAt = verified.expiresAt, expiresAt <= Date() { throw TokenRejection.expired }
-        return verified
+        guard let record = try await lookup(digest) else { throw TokenRejection.unknown }
+        return try record.validate(now: Date())
     }
 }

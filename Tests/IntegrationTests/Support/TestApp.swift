@@ -22,14 +22,30 @@ struct TestApp {
 
     /// The application, logging everything down to trace into `log`.
     func application() throws -> some ApplicationProtocol {
+        try instance().application
+    }
+
+    /// A whole instance (application, cache, readiness), with settings adjusted by `adjust`.
+    func instance(
+        pauseBeforeCacheFill: (@Sendable () async -> Void)? = nil,
+        configure adjust: (inout KeyflareConfiguration) -> Void = { _ in }
+    ) throws -> KeyflareApp {
         var configuration = KeyflareConfiguration()
         configuration.databaseURL = db.url
         configuration.migrationsDirectory = TestDatabase.migrationsDirectory
         configuration.poolSize = 8
+        adjust(&configuration)
         let capture = log
         var logger = Logger(label: "keyflare") { label in JSONLogHandler(label: label) { capture.append($0) } }
         logger.logLevel = .trace
-        return try buildApplication(configuration: configuration, logger: logger)
+        return try KeyflareApp(configuration: configuration, logger: logger, pauseBeforeCacheFill: pauseBeforeCacheFill)
+    }
+
+    /// The backend pid of an instance's LISTEN connection, once it is connected.
+    func listenerPID(of app: KeyflareApp) async throws -> Int? {
+        try await pool.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = \("keyflare-listener-\(app.instanceID)")"
+        ).first?.decode("pid", as: Int.self)
     }
 
     func close() async { await pool.close() }

@@ -1,0 +1,34 @@
+import Foundation
+
+/// A token as stored, whatever its state: what a lookup by digest returns and what the cache holds.
+public struct TokenRecord: Sendable, Equatable {
+    /// What the token may do.
+    public let token: VerifiedToken
+    /// When it was revoked, if it was.
+    public let revokedAt: Date?
+
+    /// - Parameters:
+    ///   - token: scopes, account and expiry.
+    ///   - revokedAt: revocation time, if any.
+    public init(token: VerifiedToken, revokedAt: Date?) {
+        self.token = token
+        self.revokedAt = revokedAt
+    }
+
+    /// The token if it is usable at `now`, else the 401 that says why.
+    /// - Parameters:
+    ///   - now: the current time; expiry is checked against it on every use, cached or not.
+    public func validate(now: Date) throws -> VerifiedToken {
+        if revokedAt != nil { throw TokenRejection.revoked }
+        if let expiresAt = token.expiresAt, expiresAt <= now { throw TokenRejection.expired }
+        return token
+    }
+}
+
+/// Finds a token by the SHA-256 of its secret (the database, in production).
+public protocol TokenLookup: Sendable {
+    /// The stored token with this digest, or nil when there is none.
+    /// - Parameters:
+    ///   - digest: SHA-256 of the presented secret.
+    func lookup(_ digest: TokenDigest) async throws -> TokenRecord?
+}

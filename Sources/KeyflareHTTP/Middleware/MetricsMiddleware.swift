@@ -1,0 +1,19 @@
+import Hummingbird
+
+/// Counts every request and times it, by route template, method and status. Outermost, so it sees
+/// the final status of errors too.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: KeyflareMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        metrics.recordRequest(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
+            duration: ContinuousClock.now - start
+        )
+        return response
+    }
+}

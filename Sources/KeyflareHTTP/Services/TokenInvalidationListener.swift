@@ -1,0 +1,57 @@
+import KeyflareCore
+import Logging
+import PQ
+import ServiceLifecycle
+
+/// The lifecycle service that keeps the token cache honest: it runs only the LISTEN connection on
+/// `keyflare_tokens`, drops cached tokens as their rows change, and switches the cache off whenever
+/// the connection is down (every verification then goes to the database) and back on, empty, once it
+/// is listening again.
+struct TokenInvalidationListener: Service {
+    static let channel = "keyflare_tokens"
+
+    let listener: Listener
+    let cache: TokenCache
+    let readiness: Readiness
+    let metrics: KeyflareMetrics
+    let logger: Logger
+
+    func run() async throws {
+        listener.start()
+        await withGracefulShutdownHandler {
+            var connectedBefore = false
+            for await event in listener.events {
+                switch event {
+                case .connected:
+                    cache.trust()
+                    readiness.setListener(up: true)
+                    if connectedBefore {
+                        metrics.listenerReconnects.increment()
+                        logger.info("token listener reconnected; cache flushed")
+                    }
+                    connectedBefore = true
+                case .disconnected:
+                    cache.distrust()
+                    readiness.setListener(up: false)
+                    logger.warning("token listener down; verifying every token against the database")
+                case .notification(let notification):
+                    handle(notification.payload)
+                }
+            }
+        } onGracefulShutdown: {
+            listener.stop()
+        }
+        cache.distrust()
+        readiness.setListener(up: false)
+    }
+
+    private func handle(_ payload: String) {
+        metrics.cacheInvalidations.increment()
+        if let digest = TokenDigest(hex: payload) {
+            cache.invalidate(digest)
+        } else {
+            // 'flush', or anything unexpected: the safe reading is "drop everything".
+            cache.flush()
+        }
+    }
+}
