@@ -12,11 +12,13 @@ help:
 	@echo "make test   - install what is missing, start a throwaway cluster, run every test"
 	@echo "make clean-db - stop and delete the embedded cluster in .keyflare/"
 
-# PostgreSQL server binaries (initdb, pg_ctl), libpq headers and pkg-config, from Debian's packages.
+# PostgreSQL server binaries (initdb, pg_ctl, psql), libpq and zlib headers (gzip ingest) and
+# pkg-config, from Debian's packages.
 deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && id postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -f /usr/include/postgresql/libpq-fe.h ] || missing="$$missing libpq-dev"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
