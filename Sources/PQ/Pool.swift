@@ -16,13 +16,17 @@ public final class Pool: Service, Sendable {
         public var conninfo: String
         /// Upper bound of open connections (and of pool threads).
         public var maxConnections: Int
+        /// Extra libpq settings that override `conninfo` (a user and password, an application name).
+        public var options: [(String, String)]
 
         /// - Parameters:
         ///   - conninfo: libpq URI or conninfo string.
         ///   - maxConnections: upper bound of open connections.
-        public init(conninfo: String, maxConnections: Int = 10) {
+        ///   - options: libpq settings that override `conninfo`.
+        public init(conninfo: String, maxConnections: Int = 10, options: [(String, String)] = []) {
             self.conninfo = conninfo
             self.maxConnections = max(1, maxConnections)
+            self.options = options
         }
     }
 
@@ -63,6 +67,7 @@ public final class Pool: Service, Sendable {
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let lease = try await acquire()
         let conninfo = configuration.conninfo
+        let options = configuration.options
         let (connection, outcome): (Connection?, Result<T, any Error>)
         do {
             (connection, outcome) = try await threads.runIfActive { () -> (Connection?, Result<T, any Error>) in
@@ -73,10 +78,10 @@ public final class Pool: Service, Sendable {
                         connection = existing
                     } else {
                         existing.close()
-                        do { connection = try Connection.connect(conninfo) } catch { return (nil, .failure(error)) }
+                        do { connection = try Connection.connect(conninfo, options: options) } catch { return (nil, .failure(error)) }
                     }
                 case .slot:
-                    do { connection = try Connection.connect(conninfo) } catch { return (nil, .failure(error)) }
+                    do { connection = try Connection.connect(conninfo, options: options) } catch { return (nil, .failure(error)) }
                 }
                 return (connection, Result { try body(connection) })
             }

@@ -26,9 +26,8 @@ import Testing
         case (.ingest, .ingest), (.ingest, .management): return .ok
         case (.ingest, .ingestOwnSource): return target == .own ? .ok : .forbidden
         case (.ingest, _): return .forbidden
-        // Authorized queries reach the placeholder until the endpoints issue lands.
-        case (.query, .query), (.query, .management): return .notImplemented
-        case (.query, .queryOwnEndpoint): return target == .own ? .notImplemented : .forbidden
+        case (.query, .query), (.query, .management): return .ok
+        case (.query, .queryOwnEndpoint): return target == .own ? .ok : .forbidden
         case (.query, _): return .forbidden
         case (.management, .management): return .ok
         case (.management, _): return .forbidden

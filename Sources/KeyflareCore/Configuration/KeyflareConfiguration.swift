@@ -33,6 +33,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var tokenCacheNegativeTTL: Double
     /// Seconds within which a silently dead LISTEN connection is noticed.
     public var listenDetectionSeconds: Double
+    /// Statement timeout of endpoint queries, in seconds.
+    public var queryTimeoutSeconds: Double
 
     /// Settings with every default.
     public init() {
@@ -48,6 +50,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheMaxAge = 60
         tokenCacheNegativeTTL = 5
         listenDetectionSeconds = 10
+        queryTimeoutSeconds = 5
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -91,6 +94,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheMaxAge = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_MAX_AGE"), name: "KEYFLARE_TOKEN_CACHE_MAX_AGE") ?? tokenCacheMaxAge
         tokenCacheNegativeTTL = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL"), name: "KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL") ?? tokenCacheNegativeTTL
         listenDetectionSeconds = try Self.seconds(value("KEYFLARE_LISTEN_DETECTION_SECONDS"), name: "KEYFLARE_LISTEN_DETECTION_SECONDS") ?? listenDetectionSeconds
+        queryTimeoutSeconds = try Self.seconds(value("KEYFLARE_QUERY_TIMEOUT"), name: "KEYFLARE_QUERY_TIMEOUT") ?? queryTimeoutSeconds
     }
 
     private static func seconds(_ text: String?, name: String) throws -> Double? {

@@ -10,6 +10,8 @@ public enum KeyflareError: Error, Sendable, Equatable {
     case forbidden(String)
     /// 404: no such resource (or not one this caller may know about).
     case notFound(String)
+    /// 408: the work took longer than it may.
+    case requestTimeout(String)
     /// 409: the change conflicts with existing state (a duplicate name, say).
     case conflict(String)
     /// 413: the request body or batch is too large.
@@ -24,7 +26,7 @@ public enum KeyflareError: Error, Sendable, Equatable {
     /// The message for a person.
     public var message: String {
         switch self {
-        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m),
+        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .requestTimeout(let m), .conflict(let m),
             .payloadTooLarge(let m), .unsupportedMediaType(let m), .unprocessable(let m), .unavailable(let m):
             return m
         }

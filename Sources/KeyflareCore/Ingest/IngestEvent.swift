@@ -8,6 +8,16 @@ public struct IngestEvent: Sendable, Equatable {
     public let message: String?
     /// The whole event object, as JSON text.
     public let json: String
+
+    /// - Parameters:
+    ///   - timestamp: the event time.
+    ///   - message: the event message, if any.
+    ///   - json: the whole event object as JSON text.
+    public init(timestamp: Date, message: String?, json: String) {
+        self.timestamp = timestamp
+        self.message = message
+        self.json = json
+    }
 }
 
 /// Parses an ingest body in any of the three accepted shapes: `{"batch": [...]}`, `[...]`, or one

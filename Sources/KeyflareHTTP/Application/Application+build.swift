@@ -68,6 +68,11 @@ public struct KeyflareApp: Sendable {
             cache: cache, readiness: readiness, metrics: metrics, logger: logger
         )
 
+        let sandbox = QuerySandbox(
+            conninfo: databaseURL, pool: pool, timeout: .seconds(configuration.queryTimeoutSeconds), logger: logger
+        )
+        let endpoints = EndpointStore(pool: pool)
+
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
@@ -83,7 +88,10 @@ public struct KeyflareApp: Sendable {
         AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
         AccessTokenController(tokens: tokens).addRoutes(to: api)
         SourceController(sources: sources).addRoutes(to: api)
-        QueryController(endpoints: EndpointStore(pool: pool)).addRoutes(to: api)
+        EndpointController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: api)
+        // Queries take an optional token: an endpoint with enable_auth false needs none.
+        let queries = router.group("/api").add(middleware: authenticator)
+        QueryController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: queries)
         let ingest = IngestController(sources: sources, events: EventStore(pool: pool))
         ingest.addRoutes(to: api, paths: ["/logs", "/events"])
         // Logflare's clients also post to /logs at the root.
@@ -95,7 +103,7 @@ public struct KeyflareApp: Sendable {
         self.application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [pool, startup, listener],
+            services: [pool, SandboxService(sandbox: sandbox), startup, listener],
             logger: logger
         )
         self.tokenCache = cache

@@ -2,26 +2,82 @@ import Foundation
 import Hummingbird
 import KeyflareCore
 import KeyflareStore
+import NIOCore
 
-/// `GET|POST /api/endpoints/query/{id or name}`.
+/// `GET|POST /api/endpoints/query/{id or name}`: run a saved query.
 ///
-/// Authorization is complete here (the endpoint is resolved in the token's account, then `query`,
-/// `query:endpoint:<id>` or `management` is required). Running the SQL arrives with the endpoints
-/// issue; until then an authorized request gets 501.
+/// The token is optional here, because an endpoint with `enable_auth` false answers without one;
+/// a token that is presented is still verified first (an invalid one is a 401).
+/// - With a token, the endpoint is looked up in its account by id or name (404 otherwise), and an
+///   endpoint that needs auth needs `query`, `query:endpoint:<id>` or `management` (403 otherwise).
+/// - Without one, only a public endpoint's id works; anything else is 401 "missing", so an anonymous
+///   caller learns nothing about which endpoints exist.
 struct QueryController {
     let endpoints: EndpointStore
+    let sandbox: QuerySandbox
     static let notFound = KeyflareError.notFound("endpoint not found")
 
-    func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/endpoints/query/:endpoint") { request, context in try await run(request, context) }
-        group.post("/endpoints/query/:endpoint") { request, context in try await run(request, context) }
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("/endpoints/query/:endpoint") { request, context in
+            let endpoint = try await resolve(context)
+            var values: [String: String?] = [:]
+            for (key, value) in request.uri.queryParameters where key != "api_key" {
+                values[String(key)] = String(value)
+            }
+            return try await run(endpoint, values: values)
+        }
+        group.post("/endpoints/query/:endpoint") { request, context in
+            let endpoint = try await resolve(context)
+            return try await run(endpoint, values: try await Self.bodyParameters(request))
+        }
     }
 
-    func run(_ request: Request, _ context: TokenContext) async throws -> Response {
-        guard let idOrName = context.parameters.get("endpoint"),
-            let endpoint = try await endpoints.find(idOrName: idOrName, accountID: context.token.accountID)
-        else { throw Self.notFound }
-        try context.token.requireQuery(endpoint: endpoint.id)
-        return ErrorResponse.response(status: .notImplemented, message: "running query endpoints is not available yet")
+    private func resolve(_ context: AppRequestContext) async throws -> Endpoint {
+        guard let key = context.parameters.get("endpoint") else { throw Self.notFound }
+        if let token = context.token {
+            if let endpoint = try await endpoints.find(idOrName: key, accountID: token.accountID) {
+                if endpoint.enableAuth { try token.requireQuery(endpoint: endpoint.id) }
+                return endpoint
+            }
+            if let id = UUID(uuidString: key), let endpoint = try await endpoints.findPublic(id: id) { return endpoint }
+            throw Self.notFound
+        }
+        guard let id = UUID(uuidString: key), let endpoint = try await endpoints.findPublic(id: id) else {
+            throw TokenRejection.missing
+        }
+        return endpoint
+    }
+
+    private func run(_ endpoint: Endpoint, values: [String: String?]) async throws -> Response {
+        let rows = try await sandbox.run(endpoint, values: values)
+        // The rows are JSON text from PostgreSQL; they go out as they are, without a decode and re-encode.
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"result":"#)
+        buffer.writeString(rows)
+        buffer.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
+
+    /// A JSON object body: strings as they are, numbers and booleans as text, null as NULL, and
+    /// arrays or objects as JSON text.
+    static func bodyParameters(_ request: Request) async throws -> [String: String?] {
+        let buffer = try await request.body.collect(upTo: RequestBody.maxManagementBytes)
+        guard buffer.readableBytes > 0 else { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
+            throw KeyflareError.badRequest("the body must be a JSON object of parameters")
+        }
+        var values: [String: String?] = [:]
+        for (key, value) in object {
+            switch value {
+            case is NSNull: values[key] = .some(nil)
+            case let text as String: values[key] = text
+            case let flag as Bool: values[key] = flag ? "true" : "false"
+            case let number as NSNumber: values[key] = number.stringValue
+            default:
+                let data = try JSONSerialization.data(withJSONObject: value)
+                values[key] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        return values
     }
 }

@@ -2,17 +2,8 @@ import Foundation
 import KeyflareCore
 import PQ
 
-/// A saved query endpoint, as far as authorization needs it.
-public struct EndpointRef: Sendable, Equatable {
-    /// Endpoint id.
-    public let id: UUID
-    /// Unique name within the account.
-    public let name: String
-    /// False when the endpoint answers without a token.
-    public let enableAuth: Bool
-}
-
-/// Query endpoints in PostgreSQL, scoped by account.
+/// Query endpoints in PostgreSQL. Every query is scoped by account, except the lookup of a public
+/// endpoint by id, which by design needs no account.
 public struct EndpointStore: Sendable {
     private let pool: Pool
 
@@ -22,22 +13,125 @@ public struct EndpointStore: Sendable {
         self.pool = pool
     }
 
-    /// Finds an endpoint of the account by id or by name.
+    static let columns: Query = "id, account_id, name, description, sql, enable_auth, max_limit, created_at, updated_at"
+    static let notFound = KeyflareError.notFound("endpoint not found")
+    static let duplicate = KeyflareError.conflict("an endpoint with this name already exists")
+
+    /// The account's endpoints, by name.
     /// - Parameters:
-    ///   - idOrName: a UUID or an endpoint name.
     ///   - accountID: the owner.
-    public func find(idOrName: String, accountID: UUID) async throws -> EndpointRef? {
-        let row: Row?
-        if let id = UUID(uuidString: idOrName) {
-            row = try await pool.query(
-                "SELECT id, name, enable_auth FROM endpoints WHERE id = \(id) AND account_id = \(accountID)"
+    public func list(accountID: UUID) async throws -> [Endpoint] {
+        try await pool.query(
+            "SELECT \(Self.columns) FROM endpoints WHERE account_id = \(accountID) ORDER BY name, id"
+        ).rows.map(Self.decode)
+    }
+
+    /// An endpoint of the account by id, or else by name.
+    /// - Parameters:
+    ///   - idOrName: a UUID or a name.
+    ///   - accountID: the owner.
+    public func find(idOrName: String, accountID: UUID) async throws -> Endpoint? {
+        if let id = UUID(uuidString: idOrName),
+            let found = try await pool.query(
+                "SELECT \(Self.columns) FROM endpoints WHERE id = \(id) AND account_id = \(accountID)"
             ).first
-        } else {
-            row = try await pool.query(
-                "SELECT id, name, enable_auth FROM endpoints WHERE name = \(idOrName) AND account_id = \(accountID)"
-            ).first
+        {
+            return try Self.decode(found)
         }
-        guard let row else { return nil }
-        return EndpointRef(id: try row.decode("id"), name: try row.decode("name"), enableAuth: try row.decode("enable_auth"))
+        return try await pool.query(
+            "SELECT \(Self.columns) FROM endpoints WHERE name = \(idOrName) AND account_id = \(accountID)"
+        ).first.map(Self.decode)
+    }
+
+    /// An endpoint with `enable_auth` false, by id, in any account: what an anonymous caller may run.
+    /// - Parameters:
+    ///   - id: endpoint id.
+    public func findPublic(id: UUID) async throws -> Endpoint? {
+        try await pool.query(
+            "SELECT \(Self.columns) FROM endpoints WHERE id = \(id) AND NOT enable_auth"
+        ).first.map(Self.decode)
+    }
+
+    /// Creates an endpoint (already validated by the caller, SQL included).
+    /// - Parameters:
+    ///   - draft: the new endpoint's fields.
+    ///   - accountID: the owner.
+    public func create(_ draft: EndpointDraft, accountID: UUID) async throws -> Endpoint {
+        do {
+            return try Self.decode(try await pool.query(
+                """
+                INSERT INTO endpoints (account_id, name, description, sql, enable_auth, max_limit)
+                VALUES (\(accountID), \(draft.name), \(draft.description), \(draft.sql), \(draft.enableAuth), \(draft.maxLimit))
+                RETURNING \(Self.columns)
+                """
+            ).first!)
+        } catch let error as PQError where error.isUniqueViolation {
+            throw Self.duplicate
+        }
+    }
+
+    /// Replaces an endpoint's fields.
+    /// - Parameters:
+    ///   - id: endpoint id.
+    ///   - draft: the new fields.
+    ///   - accountID: the owner.
+    public func update(id: UUID, with draft: EndpointDraft, accountID: UUID) async throws -> Endpoint? {
+        do {
+            return try await pool.query(
+                """
+                UPDATE endpoints SET name = \(draft.name), description = \(draft.description), sql = \(draft.sql),
+                    enable_auth = \(draft.enableAuth), max_limit = \(draft.maxLimit), updated_at = now()
+                WHERE id = \(id) AND account_id = \(accountID)
+                RETURNING \(Self.columns)
+                """
+            ).first.map(Self.decode)
+        } catch let error as PQError where error.isUniqueViolation {
+            throw Self.duplicate
+        }
+    }
+
+    /// Deletes an endpoint of the account.
+    /// - Parameters:
+    ///   - id: endpoint id.
+    ///   - accountID: the owner.
+    public func delete(id: UUID, accountID: UUID) async throws -> Bool {
+        try await pool.query("DELETE FROM endpoints WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+    }
+
+    static func decode(_ row: Row) throws -> Endpoint {
+        Endpoint(
+            id: try row.decode("id"), accountID: try row.decode("account_id"), name: try row.decode("name"),
+            description: try row.decode("description"), sql: try row.decode("sql"),
+            enableAuth: try row.decode("enable_auth"), maxLimit: try row.decode("max_limit"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at")
+        )
+    }
+}
+
+/// The writable fields of an endpoint.
+public struct EndpointDraft: Sendable {
+    /// Unique name.
+    public var name: String
+    /// Free text.
+    public var description: String
+    /// The SQL with `@name` parameters.
+    public var sql: String
+    /// Whether a token is needed.
+    public var enableAuth: Bool
+    /// Row cap.
+    public var maxLimit: Int
+
+    /// - Parameters:
+    ///   - name: unique name.
+    ///   - description: free text.
+    ///   - sql: the query.
+    ///   - enableAuth: whether a token is needed.
+    ///   - maxLimit: row cap.
+    public init(name: String, description: String, sql: String, enableAuth: Bool, maxLimit: Int) {
+        self.name = name
+        self.description = description
+        self.sql = sql
+        self.enableAuth = enableAuth
+        self.maxLimit = maxLimit
     }
 }

@@ -79,6 +79,10 @@ struct TestApp {
         return (token.id, secret)
     }
 
+    func events(_ events: [IngestEvent], source: UUID, account: UUID) async throws {
+        try await EventStore(pool: pool).insert(events, sourceID: source, accountID: account)
+    }
+
     func eventCount(source: UUID) async throws -> Int {
         try await EventStore(pool: pool).count(sourceID: source)
     }

@@ -1,0 +1,131 @@
+/// An endpoint's SQL with its `@name` parameters turned into `$n` placeholders.
+///
+/// This scanner only finds parameters; it is not what keeps an endpoint inside its account (the
+/// database role does that). It skips string literals (`'…'`, `E'…'`), quoted identifiers (`"…"`),
+/// dollar-quoted strings (`$tag$…$tag$`) and comments, and treats `@` next to another operator
+/// character (`@>`, `<@`, `@@`) as an operator, not a parameter.
+public struct EndpointSQL: Sendable, Equatable {
+    /// The statement with `$1`, `$2`, … in place of `@name`, trailing semicolons removed.
+    public let text: String
+    /// Parameter names, in order of first appearance; `$n` is `parameters[n - 1]`.
+    public let parameters: [String]
+
+    /// Longest accepted SQL, in bytes.
+    public static let maxLength = 100_000
+
+    /// Scans an endpoint's SQL.
+    /// - Parameters:
+    ///   - sql: the SQL as the user wrote it.
+    public init(parsing sql: String) throws {
+        var trimmed = Substring(sql)
+        while let last = trimmed.last, last.isWhitespace || last == ";" { trimmed = trimmed.dropLast() }
+        while let first = trimmed.first, first.isWhitespace { trimmed = trimmed.dropFirst() }
+        guard !trimmed.isEmpty else { throw KeyflareError.unprocessable("sql must not be empty") }
+        guard trimmed.utf8.count <= Self.maxLength else {
+            throw KeyflareError.unprocessable("sql must be at most \(Self.maxLength) bytes")
+        }
+        let chars = Array(trimmed.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var names: [String] = []
+        var i = 0
+        func at(_ j: Int) -> Unicode.Scalar? { j < chars.count ? chars[j] : nil }
+        func isIdentStart(_ c: Unicode.Scalar?) -> Bool {
+            guard let c else { return false }
+            return c == "_" || (c.isASCII && c.properties.isAlphabetic)
+        }
+        func isIdentPart(_ c: Unicode.Scalar?) -> Bool {
+            guard let c else { return false }
+            return isIdentStart(c) || ("0"..."9").contains(c)
+        }
+        let operatorChars: Set<Unicode.Scalar> = ["+", "-", "*", "/", "<", ">", "=", "~", "!", "@", "#", "%", "^", "&", "|", "`", "?"]
+        func copy(until end: Int) {
+            while i < end, i < chars.count {
+                out.append(chars[i])
+                i += 1
+            }
+        }
+        while i < chars.count {
+            let c = chars[i]
+            if c == "'" || c == "\"" {
+                // Quoted literal or identifier; a doubled quote is an escaped quote.
+                let quote = c
+                let backslashEscapes = quote == "'" && i > 0 && (chars[i - 1] == "E" || chars[i - 1] == "e")
+                var j = i + 1
+                while j < chars.count {
+                    if backslashEscapes && chars[j] == "\\" {
+                        j += 2
+                        continue
+                    }
+                    if chars[j] == quote {
+                        if at(j + 1) == quote {
+                            j += 2
+                            continue
+                        }
+                        break
+                    }
+                    j += 1
+                }
+                copy(until: j + 1)
+            } else if c == "-" && at(i + 1) == "-" {
+                var j = i
+                while j < chars.count && chars[j] != "\n" { j += 1 }
+                copy(until: j)
+            } else if c == "/" && at(i + 1) == "*" {
+                // Block comments nest in PostgreSQL.
+                var depth = 0
+                var j = i
+                repeat {
+                    if chars[j] == "/" && at(j + 1) == "*" {
+                        depth += 1
+                        j += 2
+                    } else if chars[j] == "*" && at(j + 1) == "/" {
+                        depth -= 1
+                        j += 2
+                    } else {
+                        j += 1
+                    }
+                } while depth > 0 && j < chars.count
+                copy(until: j)
+            } else if c == "$" && (i == 0 || !isIdentPart(chars[i - 1])) && (at(i + 1) == "$" || isIdentStart(at(i + 1))) {
+                // A dollar-quote opener $tag$ (not $1, which the user may not write anyway).
+                var j = i + 1
+                while isIdentPart(at(j)) { j += 1 }
+                if at(j) == "$" {
+                    let tag = Array(chars[i...j])
+                    var k = j + 1
+                    var closed = false
+                    while k + tag.count <= chars.count {
+                        if Array(chars[k..<(k + tag.count)]) == tag {
+                            closed = true
+                            break
+                        }
+                        k += 1
+                    }
+                    copy(until: closed ? k + tag.count : chars.count)
+                } else {
+                    copy(until: i + 1)
+                }
+            } else if c == "@" && isIdentStart(at(i + 1)) && (i == 0 || !operatorChars.contains(chars[i - 1])) {
+                var j = i + 1
+                while isIdentPart(at(j)) { j += 1 }
+                let name = String(String.UnicodeScalarView(chars[(i + 1)..<j]))
+                let index: Int
+                if let existing = names.firstIndex(of: name) {
+                    index = existing + 1
+                } else {
+                    names.append(name)
+                    index = names.count
+                }
+                out.append(contentsOf: "$\(index)".unicodeScalars)
+                i = j
+            } else if c == "$" && i + 1 < chars.count && ("0"..."9").contains(chars[i + 1]) {
+                throw KeyflareError.unprocessable("use @name parameters, not positional $n placeholders")
+            } else {
+                out.append(c)
+                i += 1
+            }
+        }
+        text = String(out)
+        parameters = names
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import KeyflareCore
+import KeyflareStore
+
+/// `/api/endpoints`: an account's saved queries. Management only. SQL is checked in the account's
+/// sandbox before it is saved, so a query that cannot run is refused with PostgreSQL's message.
+struct EndpointController {
+    let endpoints: EndpointStore
+    let sandbox: QuerySandbox
+    static let notFound = KeyflareError.notFound("endpoint not found")
+
+    /// Create and update body; on PATCH every field is optional.
+    struct EndpointRequest: Decodable {
+        let name: String?
+        let description: String?
+        let sql: String?
+        let enableAuth: Bool?
+        let maxLimit: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, description, sql, enableAuth = "enable_auth", maxLimit = "max_limit"
+        }
+
+        /// The fields merged over `base` and validated (SQL excepted: the sandbox checks that).
+        func draft(over base: Endpoint?) throws -> EndpointDraft {
+            guard let name = name ?? base?.name else { throw KeyflareError.badRequest("\"name\" is required") }
+            guard let sql = sql ?? base?.sql else { throw KeyflareError.badRequest("\"sql\" is required") }
+            let description = description ?? base?.description ?? ""
+            guard description.count <= 2000 else { throw KeyflareError.unprocessable("description must be at most 2000 characters") }
+            return EndpointDraft(
+                name: try Endpoint.validateName(name), description: description, sql: sql,
+                enableAuth: enableAuth ?? base?.enableAuth ?? true,
+                maxLimit: try Endpoint.validateMaxLimit(maxLimit ?? base?.maxLimit ?? Endpoint.defaultMaxLimit)
+            )
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<TokenContext>) {
+        group.get("/endpoints") { _, context -> Response in
+            try context.token.requireManagement()
+            return try JSONResponse.make(try await endpoints.list(accountID: context.token.accountID).map(EndpointJSON.init))
+        }
+        group.post("/endpoints") { request, context -> Response in
+            try context.token.requireManagement()
+            let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
+            try await sandbox.validate(draft.sql, accountID: context.token.accountID)
+            let endpoint = try await endpoints.create(draft, accountID: context.token.accountID)
+            return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
+        }
+        group.get("/endpoints/:id") { request, context -> Response in
+            let endpoint = try await find(request, context)
+            try context.token.requireManagement()
+            return try JSONResponse.make(EndpointJSON(endpoint: endpoint))
+        }
+        group.patch("/endpoints/:id") { request, context -> Response in
+            let existing = try await find(request, context)
+            try context.token.requireManagement()
+            let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
+            if draft.sql != existing.sql { try await sandbox.validate(draft.sql, accountID: context.token.accountID) }
+            guard let updated = try await endpoints.update(id: existing.id, with: draft, accountID: context.token.accountID)
+            else { throw Self.notFound }
+            return try JSONResponse.make(EndpointJSON(endpoint: updated))
+        }
+        group.delete("/endpoints/:id") { request, context -> Response in
+            let endpoint = try await find(request, context)
+            try context.token.requireManagement()
+            guard try await endpoints.delete(id: endpoint.id, accountID: context.token.accountID) else { throw Self.notFound }
+            return Response(status: .noContent)
+        }
+    }
+
+    private func find(_ request: Request, _ context: TokenContext) async throws -> Endpoint {
+        let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+        guard let endpoint = try await endpoints.find(idOrName: id.uuidString, accountID: context.token.accountID)
+        else { throw Self.notFound }
+        return endpoint
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import KeyflareCore
+import Logging
+import PQ
+import Synchronization
+
+/// Runs endpoint SQL as the account's own database role (see `migrations/0007_endpoint_sandbox.sql`).
+///
+/// Each run is one transaction on a connection logged in as that role: the account's sources are
+/// opened as temporary views, the transaction is made READ ONLY with a statement timeout, the user's
+/// statement runs wrapped as a subquery capped at `max_limit` rows and turned into JSON by PostgreSQL
+/// itself, and everything is rolled back.
+public final class QuerySandbox: Sendable {
+    private let conninfo: String
+    private let pool: Pool
+    private let timeout: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let maxAccountPools: Int
+
+    private struct State {
+        var pools: [UUID: Pool] = [:]
+        var recent: [UUID] = []
+    }
+
+    /// - Parameters:
+    ///   - conninfo: the main database URL; the account role's name and password replace its user.
+    ///   - pool: Keyflare's own pool, for creating roles.
+    ///   - timeout: statement timeout for every endpoint query.
+    ///   - maxAccountPools: accounts whose connections are kept open at once.
+    ///   - logger: where role creation is reported.
+    public init(conninfo: String, pool: Pool, timeout: Duration, maxAccountPools: Int = 32, logger: Logger) {
+        self.conninfo = conninfo
+        self.pool = pool
+        self.timeout = timeout
+        self.maxAccountPools = maxAccountPools
+        self.logger = logger
+    }
+
+    /// Runs an endpoint and returns its rows as a JSON array (text made by PostgreSQL).
+    /// - Parameters:
+    ///   - endpoint: the endpoint.
+    ///   - values: a value (or nil for NULL) for every parameter the SQL names.
+    public func run(_ endpoint: Endpoint, values: [String: String?]) async throws -> String {
+        let sql = try EndpointSQL(parsing: endpoint.sql)
+        var binds: [String?] = []
+        for name in sql.parameters {
+            guard let value = values[name] else { throw KeyflareError.badRequest("missing parameter: \(name)") }
+            binds.append(value)
+        }
+        let query = Query(unsafeSQL: Self.wrap(sql.text, limit: endpoint.maxLimit), binds: binds)
+        do {
+            let result = try await inSandbox(accountID: endpoint.accountID) { try $0.execute(query) }
+            return result.first?["result"] ?? "[]"
+        } catch let error as PQError where error.kind == .server {
+            throw runtimeError(error)
+        }
+    }
+
+    /// Checks that SQL plans in the account's sandbox (`EXPLAIN`, parameters as NULL); 422 with
+    /// PostgreSQL's message when it does not.
+    /// - Parameters:
+    ///   - sql: the endpoint SQL.
+    ///   - accountID: the account whose sources it may read.
+    public func validate(_ sql: String, accountID: UUID) async throws {
+        let parsed = try EndpointSQL(parsing: sql)
+        let query = Query(
+            unsafeSQL: "EXPLAIN " + Self.wrap(parsed.text, limit: 1),
+            binds: Array(repeating: nil, count: parsed.parameters.count)
+        )
+        do {
+            _ = try await inSandbox(accountID: accountID) { try $0.execute(query) }
+        } catch let error as PQError where error.kind == .server {
+            if error.sqlState == "57014" { throw KeyflareError.unprocessable("the query could not be planned in time") }
+            throw KeyflareError.unprocessable("invalid SQL: \(error.message)")
+        }
+    }
+
+    /// Closes every sandbox connection.
+    public func close() async {
+        let pools = state.withLock { state in
+            let pools = Array(state.pools.values)
+            state.pools = [:]
+            state.recent = []
+            return pools
+        }
+        for pool in pools { await pool.close() }
+    }
+
+    static func wrap(_ sql: String, limit: Int) -> String {
+        // Newlines around the user's SQL keep a trailing "-- comment" from swallowing the wrapper.
+        """
+        SELECT coalesce(json_agg(row_to_json(endpoint_rows)), '[]'::json)::text AS result
+        FROM (SELECT * FROM (
+        \(sql)
+        ) AS endpoint_query LIMIT \(limit)) AS endpoint_rows
+        """
+    }
+
+    private func runtimeError(_ error: PQError) -> KeyflareError {
+        if error.sqlState == "57014" {
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            return .requestTimeout("the query ran longer than the \(seconds.formatted()) s limit and was cancelled")
+        }
+        return .badRequest("query failed: \(error.message)")
+    }
+
+    /// One rolled-back, read-only, time-limited transaction as the account's role.
+    private func inSandbox<T: Sendable>(accountID: UUID, _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let pool = try await accountPool(accountID)
+        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return try await pool.withConnection { connection in
+            defer { _ = try? connection.executeScript(unsafeSQL: "ROLLBACK") }
+            try connection.executeScript(
+                unsafeSQL: """
+                    BEGIN; SELECT keyflare_sandbox.open_sources(); SET TRANSACTION READ ONLY;
+                    SET LOCAL statement_timeout = \(max(1, milliseconds)); SET LOCAL TimeZone = 'UTC'
+                    """
+            )
+            return try body(connection)
+        }
+    }
+
+    private func accountPool(_ accountID: UUID) async throws -> Pool {
+        if let pool = touch(accountID) { return pool }
+        let (role, password) = try await credentials(accountID)
+        let created = Pool(
+            configuration: .init(
+                conninfo: conninfo, maxConnections: 2,
+                options: [("user", role), ("password", password), ("application_name", "keyflare-sandbox")]
+            ),
+            logger: logger
+        )
+        let (winner, evicted) = state.withLock { state -> (Pool, Pool?) in
+            if let existing = state.pools[accountID] { return (existing, created) }
+            state.pools[accountID] = created
+            state.recent.append(accountID)
+            var evicted: Pool?
+            if state.recent.count > maxAccountPools {
+                let oldest = state.recent.removeFirst()
+                evicted = state.pools.removeValue(forKey: oldest)
+            }
+            return (created, evicted)
+        }
+        if let evicted { await evicted.close() }
+        return winner
+    }
+
+    private func touch(_ accountID: UUID) -> Pool? {
+        state.withLock { state in
+            guard let pool = state.pools[accountID] else { return nil }
+            if let i = state.recent.firstIndex(of: accountID) {
+                state.recent.remove(at: i)
+                state.recent.append(accountID)
+            }
+            return pool
+        }
+    }
+
+    /// The account's role, created on first use. Two instances racing both try; the loser's
+    /// transaction rolls back (role included) and it reads the winner's.
+    private func credentials(_ accountID: UUID) async throws -> (String, String) {
+        if let found = try await pool.query(
+            "SELECT role_name, password FROM sandbox_roles WHERE account_id = \(accountID)"
+        ).first {
+            return (try found.decode("role_name"), try found.decode("password"))
+        }
+        let role = "kf_sandbox_" + Self.randomHex(8)
+        let password = Self.randomHex(24)
+        do {
+            try await pool.withTransaction { connection in
+                try connection.execute("SELECT keyflare_create_sandbox_role(\(role), \(password))")
+                try connection.execute(
+                    "INSERT INTO sandbox_roles (account_id, role_name, password) VALUES (\(accountID), \(role), \(password))"
+                )
+            }
+            logger.info("created sandbox role", metadata: ["account_id": "\(accountID)", "role": "\(role)"])
+            return (role, password)
+        } catch let error as PQError where error.isUniqueViolation {
+            return try await credentials(accountID)
+        }
+    }
+
+    private static func randomHex(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}
