@@ -35,6 +35,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var listenDetectionSeconds: Double
     /// Statement timeout of endpoint queries, in seconds.
     public var queryTimeoutSeconds: Double
+    /// How often usage counts are written to the database, in seconds (at most 10).
+    public var usageFlushSeconds: Double
 
     /// Settings with every default.
     public init() {
@@ -51,6 +53,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheNegativeTTL = 5
         listenDetectionSeconds = 10
         queryTimeoutSeconds = 5
+        usageFlushSeconds = 10
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -95,6 +98,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheNegativeTTL = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL"), name: "KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL") ?? tokenCacheNegativeTTL
         listenDetectionSeconds = try Self.seconds(value("KEYFLARE_LISTEN_DETECTION_SECONDS"), name: "KEYFLARE_LISTEN_DETECTION_SECONDS") ?? listenDetectionSeconds
         queryTimeoutSeconds = try Self.seconds(value("KEYFLARE_QUERY_TIMEOUT"), name: "KEYFLARE_QUERY_TIMEOUT") ?? queryTimeoutSeconds
+        usageFlushSeconds = try Self.seconds(value("KEYFLARE_USAGE_FLUSH_SECONDS"), name: "KEYFLARE_USAGE_FLUSH_SECONDS") ?? usageFlushSeconds
+        guard usageFlushSeconds <= 10 else { throw ConfigurationError("KEYFLARE_USAGE_FLUSH_SECONDS must be at most 10") }
     }
 
     private static func seconds(_ text: String?, name: String) throws -> Double? {

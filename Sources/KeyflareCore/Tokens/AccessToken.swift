@@ -18,8 +18,10 @@ public struct AccessToken: Sendable, Equatable {
     public let expiresAt: Date?
     /// When it was revoked, if it was.
     public let revokedAt: Date?
-    /// When it was last used, if known.
+    /// When it was last used, as of the last usage flush.
     public let lastUsedAt: Date?
+    /// Requests so far in the current UTC day, as of the last usage flush.
+    public let requestsToday: Int
 
     /// - Parameters:
     ///   - id: token id.
@@ -31,9 +33,10 @@ public struct AccessToken: Sendable, Equatable {
     ///   - expiresAt: expiry, if any.
     ///   - revokedAt: revocation time, if any.
     ///   - lastUsedAt: last use, if known.
+    ///   - requestsToday: requests in the current UTC day.
     public init(
         id: UUID, accountID: UUID, description: String, scopes: [Scope], hint: String, createdAt: Date,
-        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?
+        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0
     ) {
         self.id = id
         self.accountID = accountID
@@ -44,6 +47,14 @@ public struct AccessToken: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
+        self.requestsToday = requestsToday
+    }
+
+    /// True when the token can no longer be used: revoked, or past its expiry.
+    /// - Parameters:
+    ///   - now: the current time.
+    public func isDead(now: Date = Date()) -> Bool {
+        revokedAt != nil || (expiresAt.map { $0 <= now } ?? false)
     }
 
     /// Public or private, from the scopes.

@@ -15,6 +15,8 @@ public struct KeyflareApp: Sendable {
     public let readiness: Readiness
     /// What `/metrics` exports.
     public let metrics: KeyflareMetrics
+    /// Requests counted in memory and not yet flushed.
+    public let usage: UsageCounter
     /// A short random id for this instance, in its listener's `application_name`
     /// (`keyflare-listener-<id>`), so an operator can tell instances apart in `pg_stat_activity`.
     public let instanceID: String
@@ -82,11 +84,14 @@ public struct KeyflareApp: Sendable {
         MetricsController(metrics: metrics).addRoutes(to: router)
 
         // Everything below needs a verified token: TokenContext cannot be built without one.
-        let authenticator = TokenAuthenticator(verifier: verifier, metrics: metrics)
+        let usageCounter = UsageCounter()
+        let usageStore = UsageStore(pool: pool)
+        let authenticator = TokenAuthenticator(verifier: verifier, metrics: metrics, usage: usageCounter)
         let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
         let sources = SourceStore(pool: pool)
         AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
-        AccessTokenController(tokens: tokens).addRoutes(to: api)
+        AccessTokenController(tokens: tokens, usage: usageStore).addRoutes(to: api)
+        AuditController(audit: AuditStore(pool: pool)).addRoutes(to: api)
         SourceController(sources: sources).addRoutes(to: api)
         EndpointController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: api)
         // Queries take an optional token: an endpoint with enable_auth false needs none.
@@ -103,13 +108,20 @@ public struct KeyflareApp: Sendable {
         self.application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [pool, SandboxService(sandbox: sandbox), startup, listener],
+            services: [
+                pool, SandboxService(sandbox: sandbox), startup, listener,
+                UsageFlusher(
+                    counter: usageCounter, store: usageStore, interval: .seconds(configuration.usageFlushSeconds),
+                    logger: logger
+                ),
+            ],
             logger: logger
         )
         self.tokenCache = cache
         self.readiness = readiness
         self.metrics = metrics
         self.instanceID = instanceID
+        self.usage = usageCounter
     }
 }
 

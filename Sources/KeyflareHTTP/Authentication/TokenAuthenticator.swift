@@ -10,6 +10,7 @@ struct TokenAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let verifier: any TokenVerifier
     let metrics: KeyflareMetrics
+    let usage: UsageCounter
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
         async throws -> Response
@@ -18,7 +19,9 @@ struct TokenAuthenticator: RouterMiddleware {
         var context = context
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        context.token = try await verifier.verify(presented)
+        let token = try await verifier.verify(presented)
+        usage.record(token.tokenID)
+        context.token = token
         return try await next(request, context)
     }
 }

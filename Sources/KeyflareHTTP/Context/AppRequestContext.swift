@@ -8,11 +8,14 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified token, if one was presented.
     public var token: VerifiedToken?
+    /// The client's address as this instance sees it (proxies' forwarding headers are not trusted).
+    public let clientIP: String?
 
     /// - Parameters:
     ///   - source: the channel and logger of the request.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.token = nil
+        self.clientIP = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -8,6 +8,8 @@ public struct TokenContext: ChildRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified token.
     public let token: VerifiedToken
+    /// The client's address.
+    public let clientIP: String?
 
     /// Fails with 401 "missing access token" when the parent has no verified token.
     /// - Parameters:
@@ -16,5 +18,13 @@ public struct TokenContext: ChildRequestContext {
         guard let token = context.token else { throw TokenRejection.missing }
         self.coreContext = context.coreContext
         self.token = token
+        self.clientIP = context.clientIP
+    }
+
+    /// The caller, for the audit log: the token's id (never its secret), address and user agent.
+    /// - Parameters:
+    ///   - request: the request, for its User-Agent.
+    public func actor(_ request: Request) -> AuditActor {
+        AuditActor(kind: .token, id: token.tokenID, ip: clientIP, userAgent: request.headers[.userAgent])
     }
 }

@@ -6,6 +6,7 @@ import KeyflareStore
 /// `/api/access-tokens`: list, create, show and revoke an account's tokens. Management only.
 struct AccessTokenController {
     let tokens: AccessTokenStore
+    let usage: UsageStore
     static let notFound = KeyflareError.notFound("access token not found")
 
     /// `POST /api/access-tokens` body. `scopes` is a list or one space-separated string.
@@ -55,6 +56,82 @@ struct AccessTokenController {
         }
     }
 
+    /// `POST /api/access-tokens/{id}/roll` body.
+    struct RollRequest: Decodable {
+        let graceSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case graceSeconds = "grace_seconds"
+        }
+    }
+
+    /// A roll's answer: the new token (secret included, this once) and the old one's new end.
+    struct RolledJSON: Encodable {
+        let new: TokenJSON
+        let old: AccessToken
+
+        struct Previous: Encodable {
+            let id: String
+            let expiresAt: Date?
+            let revokedAt: Date?
+
+            enum CodingKeys: String, CodingKey {
+                case id, expiresAt = "expires_at", revokedAt = "revoked_at"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(id, forKey: .id)
+                try c.encode(expiresAt, forKey: .expiresAt)
+                try c.encode(revokedAt, forKey: .revokedAt)
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case previous
+        }
+
+        /// The new token's fields at the top level, as a create answers, plus `previous`.
+        func encode(to encoder: any Encoder) throws {
+            try new.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(
+                Previous(id: old.id.uuidString.lowercased(), expiresAt: old.expiresAt, revokedAt: old.revokedAt),
+                forKey: .previous
+            )
+        }
+    }
+
+    /// `GET /api/access-tokens/{id}/usage`.
+    struct UsageJSON: Encodable {
+        struct Day: Encodable {
+            let day: String
+            let requests: Int
+        }
+
+        let tokenID: UUID
+        let days: [Day]
+
+        enum CodingKeys: String, CodingKey {
+            case tokenID = "token_id", days
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tokenID.uuidString.lowercased(), forKey: .tokenID)
+            try c.encode(days, forKey: .days)
+        }
+    }
+
+    /// `?days=`: 1 to 366, default 30.
+    static func days(_ text: String?) throws -> Int {
+        guard let text else { return 30 }
+        guard let days = Int(text), (1...366).contains(days) else {
+            throw KeyflareError.badRequest("days must be a whole number from 1 to 366")
+        }
+        return days
+    }
+
     func addRoutes(to group: RouterGroup<TokenContext>) {
         group.get("/access-tokens") { request, context -> Response in
             try context.token.requireManagement()
@@ -69,7 +146,7 @@ struct AccessTokenController {
             let description = (body.description ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let (token, secret) = try await tokens.create(
                 accountID: context.token.accountID, description: description, scopes: scopes,
-                expiresAt: try body.expiry()
+                expiresAt: try body.expiry(), actor: context.actor(request)
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }
@@ -93,8 +170,28 @@ struct AccessTokenController {
             }
             guard let token else { throw Self.notFound }
             try context.token.requireManagement()
-            guard try await tokens.revoke(id: token.id, accountID: accountID) else { throw Self.notFound }
+            guard try await tokens.revoke(id: token.id, accountID: accountID, actor: context.actor(request)) else {
+                throw Self.notFound
+            }
             return Response(status: .noContent)
+        }
+        group.post("/access-tokens/:id/roll") { request, context -> Response in
+            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+            guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
+            try context.token.requireManagement()
+            let body = try await RequestBody.decode(RollRequest.self, from: request)
+            guard let rolled = try await tokens.roll(
+                id: id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, actor: context.actor(request)
+            ) else { throw Self.notFound }
+            return try JSONResponse.make(RolledJSON(new: TokenJSON(token: rolled.new, secret: rolled.secret), old: rolled.old), status: .created)
+        }
+        group.get("/access-tokens/:id/usage") { request, context -> Response in
+            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+            guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
+            try context.token.requireManagement()
+            let days = try Self.days(request.uri.queryParameters["days"].map(String.init))
+            let series = try await usage.daily(tokenID: id, days: days)
+            return try JSONResponse.make(UsageJSON(tokenID: id, days: series.map { .init(day: $0.day, requests: $0.requests) }))
         }
     }
 }

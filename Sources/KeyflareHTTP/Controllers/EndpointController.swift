@@ -45,7 +45,7 @@ struct EndpointController {
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
             try await sandbox.validate(draft.sql, accountID: context.token.accountID)
-            let endpoint = try await endpoints.create(draft, accountID: context.token.accountID)
+            let endpoint = try await endpoints.create(draft, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
         }
         group.get("/endpoints/:id") { request, context -> Response in
@@ -58,14 +58,15 @@ struct EndpointController {
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
             if draft.sql != existing.sql { try await sandbox.validate(draft.sql, accountID: context.token.accountID) }
-            guard let updated = try await endpoints.update(id: existing.id, with: draft, accountID: context.token.accountID)
+            guard let updated = try await endpoints.update(
+                id: existing.id, with: draft, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(EndpointJSON(endpoint: updated))
         }
         group.delete("/endpoints/:id") { request, context -> Response in
             let endpoint = try await find(request, context)
             try context.token.requireManagement()
-            guard try await endpoints.delete(id: endpoint.id, accountID: context.token.accountID) else { throw Self.notFound }
+            guard try await endpoints.delete(id: endpoint.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }
             return Response(status: .noContent)
         }
     }

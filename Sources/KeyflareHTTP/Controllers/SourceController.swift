@@ -22,7 +22,7 @@ struct SourceController {
         group.post("/sources") { request, context -> Response in
             try context.token.requireManagement()
             let body = try await RequestBody.decode(NameRequest.self, from: request)
-            let source = try await sources.create(name: body.name, accountID: context.token.accountID)
+            let source = try await sources.create(name: body.name, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(SourceJSON(source: source), status: .created)
         }
         group.get("/sources/:id") { request, context -> Response in
@@ -34,14 +34,15 @@ struct SourceController {
             let source = try await find(request, context)
             try context.token.requireManagement()
             let body = try await RequestBody.decode(NameRequest.self, from: request)
-            guard let renamed = try await sources.rename(id: source.id, to: body.name, accountID: context.token.accountID)
+            guard let renamed = try await sources.rename(
+                id: source.id, to: body.name, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(SourceJSON(source: renamed))
         }
         group.delete("/sources/:id") { request, context -> Response in
             let source = try await find(request, context)
             try context.token.requireManagement()
-            guard try await sources.delete(id: source.id, accountID: context.token.accountID) else { throw Self.notFound }
+            guard try await sources.delete(id: source.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }
             return Response(status: .noContent)
         }
     }

@@ -8,7 +8,7 @@ struct TokenJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
-        case revokedAt = "revoked_at", lastUsedAt = "last_used_at", secret = "token"
+        case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -23,6 +23,7 @@ struct TokenJSON: Encodable {
         try c.encode(token.expiresAt, forKey: .expiresAt)
         try c.encode(token.revokedAt, forKey: .revokedAt)
         try c.encode(token.lastUsedAt, forKey: .lastUsedAt)
+        try c.encode(token.requestsToday, forKey: .requestsToday)
         if let secret { try c.encode(secret, forKey: .secret) }
     }
 }

@@ -44,7 +44,7 @@ public struct AccountStore: Sendable {
             }
             let (_, secret) = try AccessTokenStore.create(
                 on: connection, accountID: account.id, description: "created with the account",
-                scopes: [.management], expiresAt: nil
+                scopes: [.management], expiresAt: nil, actor: .operator
             )
             return (account, User(id: try userRow.decode("id"), accountID: account.id, email: email), secret)
         }

@@ -56,15 +56,20 @@ public struct EndpointStore: Sendable {
     /// - Parameters:
     ///   - draft: the new endpoint's fields.
     ///   - accountID: the owner.
-    public func create(_ draft: EndpointDraft, accountID: UUID) async throws -> Endpoint {
+    ///   - actor: who, for the audit log.
+    public func create(_ draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint {
         do {
-            return try Self.decode(try await pool.query(
-                """
-                INSERT INTO endpoints (account_id, name, description, sql, enable_auth, max_limit)
-                VALUES (\(accountID), \(draft.name), \(draft.description), \(draft.sql), \(draft.enableAuth), \(draft.maxLimit))
-                RETURNING \(Self.columns)
-                """
-            ).first!)
+            return try await pool.withTransaction { connection in
+                let endpoint = try Self.decode(try connection.execute(
+                    """
+                    INSERT INTO endpoints (account_id, name, description, sql, enable_auth, max_limit)
+                    VALUES (\(accountID), \(draft.name), \(draft.description), \(draft.sql), \(draft.enableAuth), \(draft.maxLimit))
+                    RETURNING \(Self.columns)
+                    """
+                ).first!)
+                try AuditStore.record(.endpointCreated, accountID: accountID, actor: actor, targetType: "endpoint", targetID: endpoint.id, on: connection)
+                return endpoint
+            }
         } catch let error as PQError where error.isUniqueViolation {
             throw Self.duplicate
         }
@@ -75,16 +80,21 @@ public struct EndpointStore: Sendable {
     ///   - id: endpoint id.
     ///   - draft: the new fields.
     ///   - accountID: the owner.
-    public func update(id: UUID, with draft: EndpointDraft, accountID: UUID) async throws -> Endpoint? {
+    ///   - actor: who, for the audit log.
+    public func update(id: UUID, with draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint? {
         do {
-            return try await pool.query(
-                """
-                UPDATE endpoints SET name = \(draft.name), description = \(draft.description), sql = \(draft.sql),
-                    enable_auth = \(draft.enableAuth), max_limit = \(draft.maxLimit), updated_at = now()
-                WHERE id = \(id) AND account_id = \(accountID)
-                RETURNING \(Self.columns)
-                """
-            ).first.map(Self.decode)
+            return try await pool.withTransaction { connection in
+                guard let row = try connection.execute(
+                    """
+                    UPDATE endpoints SET name = \(draft.name), description = \(draft.description), sql = \(draft.sql),
+                        enable_auth = \(draft.enableAuth), max_limit = \(draft.maxLimit), updated_at = now()
+                    WHERE id = \(id) AND account_id = \(accountID)
+                    RETURNING \(Self.columns)
+                    """
+                ).first else { return nil }
+                try AuditStore.record(.endpointUpdated, accountID: accountID, actor: actor, targetType: "endpoint", targetID: id, on: connection)
+                return try Self.decode(row)
+            }
         } catch let error as PQError where error.isUniqueViolation {
             throw Self.duplicate
         }
@@ -94,8 +104,14 @@ public struct EndpointStore: Sendable {
     /// - Parameters:
     ///   - id: endpoint id.
     ///   - accountID: the owner.
-    public func delete(id: UUID, accountID: UUID) async throws -> Bool {
-        try await pool.query("DELETE FROM endpoints WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+    ///   - actor: who, for the audit log.
+    public func delete(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            guard try connection.execute("DELETE FROM endpoints WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+            else { return false }
+            try AuditStore.record(.endpointDeleted, accountID: accountID, actor: actor, targetType: "endpoint", targetID: id, on: connection)
+            return true
+        }
     }
 
     static func decode(_ row: Row) throws -> Endpoint {

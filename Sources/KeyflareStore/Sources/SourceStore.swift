@@ -46,15 +46,20 @@ public struct SourceStore: Sendable {
     /// - Parameters:
     ///   - name: the name (validated).
     ///   - accountID: the owner.
-    public func create(name: String, accountID: UUID) async throws -> Source {
+    ///   - actor: who, for the audit log.
+    public func create(name: String, accountID: UUID, actor: AuditActor) async throws -> Source {
         let name = try Source.validateName(name)
         do {
-            return try Self.decode(try await pool.query(
-                """
-                INSERT INTO sources (account_id, name) VALUES (\(accountID), \(name))
-                RETURNING id, account_id, name, created_at
-                """
-            ).first!)
+            return try await pool.withTransaction { connection in
+                let source = try Self.decode(try connection.execute(
+                    """
+                    INSERT INTO sources (account_id, name) VALUES (\(accountID), \(name))
+                    RETURNING id, account_id, name, created_at
+                    """
+                ).first!)
+                try AuditStore.record(.sourceCreated, accountID: accountID, actor: actor, targetType: "source", targetID: source.id, on: connection)
+                return source
+            }
         } catch let error as PQError where error.isUniqueViolation {
             throw KeyflareError.conflict("a source with this name already exists")
         }
@@ -65,16 +70,21 @@ public struct SourceStore: Sendable {
     ///   - id: source id.
     ///   - name: the new name (validated).
     ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
     /// - Returns: the renamed source, or nil when the account has no such source.
-    public func rename(id: UUID, to name: String, accountID: UUID) async throws -> Source? {
+    public func rename(id: UUID, to name: String, accountID: UUID, actor: AuditActor) async throws -> Source? {
         let name = try Source.validateName(name)
         do {
-            return try await pool.query(
-                """
-                UPDATE sources SET name = \(name) WHERE id = \(id) AND account_id = \(accountID)
-                RETURNING id, account_id, name, created_at
-                """
-            ).first.map(Self.decode)
+            return try await pool.withTransaction { connection in
+                guard let row = try connection.execute(
+                    """
+                    UPDATE sources SET name = \(name) WHERE id = \(id) AND account_id = \(accountID)
+                    RETURNING id, account_id, name, created_at
+                    """
+                ).first else { return nil }
+                try AuditStore.record(.sourceUpdated, accountID: accountID, actor: actor, targetType: "source", targetID: id, on: connection)
+                return try Self.decode(row)
+            }
         } catch let error as PQError where error.isUniqueViolation {
             throw KeyflareError.conflict("a source with this name already exists")
         }
@@ -84,9 +94,15 @@ public struct SourceStore: Sendable {
     /// - Parameters:
     ///   - id: source id.
     ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
     /// - Returns: false when the account has no such source.
-    public func delete(id: UUID, accountID: UUID) async throws -> Bool {
-        try await pool.query("DELETE FROM sources WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+    public func delete(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            guard try connection.execute("DELETE FROM sources WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+            else { return false }
+            try AuditStore.record(.sourceDeleted, accountID: accountID, actor: actor, targetType: "source", targetID: id, on: connection)
+            return true
+        }
     }
 
     static func decode(_ row: Row) throws -> Source {

@@ -12,7 +12,15 @@ public struct AccessTokenStore: Sendable {
         self.pool = pool
     }
 
-    static let columns: Query = "id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at"
+    /// Token columns, read from `access_tokens t`, with today's flushed request count.
+    static let columns: Query = """
+        t.id, t.account_id, t.description, t.scopes, t.hint, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
+        coalesce((SELECT u.requests FROM token_usage_daily u
+                  WHERE u.token_id = t.id AND u.day = (now() AT TIME ZONE 'UTC')::date), 0) AS requests_today
+        """
+    static let insertedColumns: Query = """
+        id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, 0 AS requests_today
+        """
 
     /// Creates a token and returns it with its secret, the only time the secret exists outside the
     /// client. Scopes naming a source or endpoint must name one of this account's.
@@ -21,18 +29,19 @@ public struct AccessTokenStore: Sendable {
     ///   - description: free text.
     ///   - scopes: canonical scopes.
     ///   - expiresAt: optional expiry, which must be in the future.
-    public func create(accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?) async throws
-        -> (AccessToken, String)
+    ///   - actor: who is creating it, for the audit log.
+    public func create(accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor)
+        async throws -> (AccessToken, String)
     {
         try await pool.withTransaction { connection in
             try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
-                            expiresAt: expiresAt)
+                            expiresAt: expiresAt, actor: actor)
         }
     }
 
     /// The same, inside a caller's transaction (used when an account is created with its first token).
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
-                       expiresAt: Date?) throws -> (AccessToken, String)
+                       expiresAt: Date?, actor: AuditActor, checkResources: Bool = true) throws -> (AccessToken, String)
     {
         guard description.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
@@ -40,7 +49,7 @@ public struct AccessTokenStore: Sendable {
         if let expiresAt, expiresAt <= Date() {
             throw KeyflareError.unprocessable("expires_at must be in the future")
         }
-        try checkResources(scopes, accountID: accountID, on: connection)
+        if checkResources { try Self.checkResources(scopes, accountID: accountID, on: connection) }
         let secret = TokenFormat.generate(kind: TokenKind(scopes: scopes))
         let digest = TokenFormat.digest(of: secret)
         let row = try connection.execute(
@@ -48,10 +57,12 @@ public struct AccessTokenStore: Sendable {
             INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
                     \(TokenFormat.hint(of: secret)), \(expiresAt))
-            RETURNING \(columns)
+            RETURNING \(insertedColumns)
             """
         ).first!
-        return (try decode(row), secret)
+        let token = try decode(row)
+        try AuditStore.record(.tokenCreated, accountID: accountID, actor: actor, targetType: "token", targetID: token.id, on: connection)
+        return (token, secret)
     }
 
     /// Every scope that names a source or endpoint must name one this account owns; the message
@@ -85,9 +96,9 @@ public struct AccessTokenStore: Sendable {
     public func list(accountID: UUID, includeRevoked: Bool) async throws -> [AccessToken] {
         let rows = try await pool.query(
             """
-            SELECT \(Self.columns) FROM access_tokens
-            WHERE account_id = \(accountID) AND (\(includeRevoked) OR revoked_at IS NULL)
-            ORDER BY created_at, id
+            SELECT \(Self.columns) FROM access_tokens t
+            WHERE t.account_id = \(accountID) AND (\(includeRevoked) OR t.revoked_at IS NULL)
+            ORDER BY t.created_at, t.id
             """
         ).rows
         return try rows.map(Self.decode)
@@ -99,7 +110,7 @@ public struct AccessTokenStore: Sendable {
     ///   - accountID: the owner.
     public func find(id: UUID, accountID: UUID) async throws -> AccessToken? {
         try await pool.query(
-            "SELECT \(Self.columns) FROM access_tokens WHERE id = \(id) AND account_id = \(accountID)"
+            "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID)"
         ).first.map(Self.decode)
     }
 
@@ -110,24 +121,73 @@ public struct AccessTokenStore: Sendable {
     public func find(digest: TokenDigest, accountID: UUID) async throws -> AccessToken? {
         try await pool.query(
             """
-            SELECT \(Self.columns) FROM access_tokens
-            WHERE token_hash = decode(\(digest.hex), 'hex') AND account_id = \(accountID)
+            SELECT \(Self.columns) FROM access_tokens t
+            WHERE t.token_hash = decode(\(digest.hex), 'hex') AND t.account_id = \(accountID)
             """
         ).first.map(Self.decode)
     }
 
-    /// Revokes a token of the account; revoking a revoked token keeps its first revocation time.
+    /// Revokes a token of the account; revoking a revoked token keeps its first revocation time and
+    /// records nothing new.
     /// - Parameters:
     ///   - id: token id.
     ///   - accountID: the owner.
+    ///   - actor: who is revoking it, for the audit log.
     /// - Returns: false when the account has no such token.
-    public func revoke(id: UUID, accountID: UUID) async throws -> Bool {
-        try await pool.query(
-            """
-            UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now())
-            WHERE id = \(id) AND account_id = \(accountID)
-            """
-        ).affectedRows == 1
+    public func revoke(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            let exists = try connection.execute(
+                "SELECT revoked_at IS NOT NULL AS revoked FROM access_tokens WHERE id = \(id) AND account_id = \(accountID) FOR UPDATE"
+            ).first
+            guard let exists else { return false }
+            if try exists.decode("revoked", as: Bool.self) { return true }
+            try connection.execute("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id)")
+            try AuditStore.record(.tokenRevoked, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            return true
+        }
+    }
+
+    /// Longest grace period a roll accepts: 30 days.
+    public static let maxGraceSeconds = 30 * 86_400
+
+    /// Replaces a token: a new one with the same scopes and description, and the old one expiring
+    /// after `graceSeconds` (revoked at once when 0), in one transaction.
+    /// - Parameters:
+    ///   - id: the token to replace.
+    ///   - accountID: the owner.
+    ///   - graceSeconds: how long the old token keeps working.
+    ///   - actor: who is rolling it, for the audit log.
+    /// - Returns: the new token and its secret, and the old token as it now stands; nil when the
+    ///   account has no such token.
+    public func roll(id: UUID, accountID: UUID, graceSeconds: Int, actor: AuditActor) async throws
+        -> (new: AccessToken, secret: String, old: AccessToken)?
+    {
+        guard (0...Self.maxGraceSeconds).contains(graceSeconds) else {
+            throw KeyflareError.unprocessable("grace_seconds must be from 0 to \(Self.maxGraceSeconds) (30 days)")
+        }
+        return try await pool.withTransaction { connection in
+            guard let row = try connection.execute(
+                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
+            ).first else { return nil }
+            let old = try Self.decode(row)
+            if old.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; create a new one instead") }
+            if old.isDead() { throw KeyflareError.conflict("this token has expired; create a new one instead") }
+            // The scopes are copied as they are: a scope naming a since-deleted source stays inert.
+            let (new, secret) = try Self.create(
+                on: connection, accountID: accountID, description: old.description, scopes: old.scopes, expiresAt: nil,
+                actor: actor, checkResources: false
+            )
+            let updated = try connection.execute(
+                graceSeconds == 0
+                    ? "UPDATE access_tokens t SET expires_at = now(), revoked_at = now() WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
+                    : """
+                    UPDATE access_tokens t SET expires_at = least(coalesce(t.expires_at, 'infinity'), now() + make_interval(secs => \(graceSeconds)))
+                    WHERE t.id = \(id) RETURNING \(Self.insertedColumns)
+                    """
+            ).first!
+            try AuditStore.record(.tokenRolled, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            return (new, secret, try Self.decode(updated))
+        }
     }
 
     /// What verification needs about a token, by digest, whatever its state.
@@ -158,7 +218,8 @@ public struct AccessTokenStore: Sendable {
             id: try row.decode("id"), accountID: try row.decode("account_id"),
             description: try row.decode("description"), scopes: try scopes(row), hint: try row.decode("hint"),
             createdAt: try row.decode("created_at"), expiresAt: try row.decodeIfPresent("expires_at"),
-            revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at")
+            revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
+            requestsToday: try row.decode("requests_today")
         )
     }
 }

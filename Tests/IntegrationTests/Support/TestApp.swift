@@ -59,7 +59,7 @@ struct TestApp {
     }
 
     func source(_ name: String, account: UUID) async throws -> UUID {
-        try await SourceStore(pool: pool).create(name: name, accountID: account).id
+        try await SourceStore(pool: pool).create(name: name, accountID: account, actor: .operator).id
     }
 
     /// An endpoint row (the endpoints API arrives with its own issue).
@@ -74,7 +74,7 @@ struct TestApp {
 
     func token(_ scopes: [Scope], account: UUID, expiresAt: Date? = nil) async throws -> (id: UUID, secret: String) {
         let (token, secret) = try await AccessTokenStore(pool: pool).create(
-            accountID: account, description: "test", scopes: scopes, expiresAt: expiresAt
+            accountID: account, description: "test", scopes: scopes, expiresAt: expiresAt, actor: .operator
         )
         return (token.id, secret)
     }
