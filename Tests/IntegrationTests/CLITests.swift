@@ -13,7 +13,10 @@ import Testing
     }
 
     @Test func everyCommandHasHelp() async throws {
-        for command in [[], ["serve"], ["migrate"], ["account"], ["account", "create"]] {
+        for command in [
+            [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["token"], ["token", "list"], ["token", "create"],
+            ["token", "revoke"], ["token", "roll"],
+        ] {
             let output = try await KeyflareProcess.run(command + ["--help"])
             #expect(output.status == 0, "\(command)")
             #expect(output.stdout.contains("USAGE:"), "\(command)")
@@ -79,6 +82,50 @@ import Testing
         )
         #expect(duplicate.status == 1)
         #expect(duplicate.stderr.contains("already exists"))
+    }
+
+    @Test func tokenCommandsManageAnAccountsTokens() async throws {
+        let db = try await TestDatabase.migrated()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let account = try await KeyflareProcess.run(["account", "create", "--name", "Ops", "--email", "ops@ops.test"], env: env)
+        let accountID = try #require(try json(account.stdout)["account_id"] as? String)
+
+        let created = try await KeyflareProcess.run(
+            ["token", "create", "--account", accountID, "--scopes", "ingest query", "--description", "web"], env: env
+        )
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = try json(created.stdout)
+        let id = try #require(token["id"] as? String)
+        let secret = try #require(token["token"] as? String)
+        #expect(token["scopes"] as? [String] == ["ingest", "query"])
+
+        let listed = try await KeyflareProcess.run(["token", "list", "--account", accountID], env: env)
+        let tokens = try jsonArray(listed.stdout)
+        #expect(tokens.count == 2)
+        #expect(!listed.stdout.contains(secret))
+        let table = try await KeyflareProcess.run(["token", "list", "--account", accountID, "--format", "table"], env: env)
+        #expect(table.stdout.hasPrefix("ID"))
+        #expect(table.stdout.contains(id))
+
+        let rolled = try await KeyflareProcess.run(["token", "roll", "--account", accountID, id, "--grace-seconds", "60"], env: env)
+        let pair = try jsonArray(rolled.stdout)
+        #expect(pair.count == 2)
+        #expect((pair[0]["token"] as? String)?.hasPrefix("kf_pub_") == true)
+        #expect(pair[1]["id"] as? String == id)
+        #expect(pair[1]["expires_at"] is String)
+
+        let revoked = try await KeyflareProcess.run(["token", "revoke", "--account", accountID, id], env: env)
+        #expect(try json(revoked.stdout)["revoked_at"] is String)
+        let unknown = try await KeyflareProcess.run(["token", "list", "--account", UUID().uuidString], env: env)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no account"))
+
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let actions = try await pool.query(
+            "SELECT action FROM audit_events WHERE actor_type = 'operator' ORDER BY created_at"
+        ).rows.map { try $0.decode("action", as: String.self) }
+        #expect(actions == ["token.created", "token.created", "token.created", "token.rolled", "token.revoked"])
     }
 
     @Test func serveWaitsForTheDatabaseThenGoesReadyAndDrainsOnSIGTERM() async throws {

@@ -4,8 +4,9 @@ import Hummingbird
 import KeyflareCore
 
 /// Builds JSON responses with Keyflare's encoder settings (RFC 3339 UTC dates, sorted keys).
-enum JSONResponse {
-    static let encoder: JSONEncoder = {
+public enum JSONResponse {
+    /// The encoder every API answer (and the CLI's JSON output) uses.
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()

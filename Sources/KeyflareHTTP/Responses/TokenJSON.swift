@@ -1,17 +1,26 @@
 import Foundation
 import KeyflareCore
 
-/// A token as the API shows it. `token` (the secret) is present only in the create response.
-struct TokenJSON: Encodable {
+/// A token as the API (and the CLI) shows it. `token` (the secret) is present only in the answer to
+/// a create or a roll.
+public struct TokenJSON: Encodable, Sendable {
     let token: AccessToken
     let secret: String?
+
+    /// - Parameters:
+    ///   - token: the token.
+    ///   - secret: its secret, only right after creation.
+    public init(token: AccessToken, secret: String?) {
+        self.token = token
+        self.secret = secret
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
         case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(token.id.uuidString.lowercased(), forKey: .id)
         try c.encode(token.description, forKey: .description)

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import KeyflareCore
+import KeyflareHTTP
+import KeyflareStore
+import Logging
+import PQ
+
+/// `keyflare token ...`: manage an account's tokens from the command line, as an operator.
+/// Changes are recorded in the audit log with the actor `operator`.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "List, create, revoke and roll an account's access tokens.",
+        subcommands: [List.self, Create.self, Revoke.self, Roll.self]
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, table
+    }
+
+    /// Options every token command takes.
+    struct Common: ParsableArguments {
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "The account id.")
+        var account: String
+
+        @Option(help: "Output format: json (default) or table.")
+        var format: Format = .json
+
+        func validate() throws {
+            if UUID(uuidString: account) == nil { throw ValidationError("--account must be an account id (a UUID)") }
+        }
+
+        var accountID: UUID { UUID(uuidString: account)! }
+
+        /// Opens the database, checks the account exists, runs `body`, and closes the pool.
+        func withStores<T>(_ body: (AccessTokenStore) async throws -> T) async throws -> T {
+            let configuration = try database.configuration()
+            LoggingSetup.bootstrap(configuration)
+            let pool = try openPool(configuration, logger: Logger(label: "keyflare"))
+            do {
+                guard try await AccountStore(pool: pool).account(id: accountID) != nil else {
+                    throw KeyflareError.notFound("no account with id \(accountID.uuidString.lowercased())")
+                }
+                let value = try await body(AccessTokenStore(pool: pool))
+                await pool.close()
+                return value
+            } catch {
+                await pool.close()
+                throw error
+            }
+        }
+
+        /// Prints tokens as JSON (one object, or an array) or as a table.
+        func output(_ tokens: [(AccessToken, String?)], single: Bool) throws {
+            switch format {
+            case .json:
+                let values = tokens.map { TokenJSON(token: $0.0, secret: $0.1) }
+                let data = single ? try JSONResponse.encoder.encode(values[0]) : try JSONResponse.encoder.encode(values)
+                print(String(decoding: data, as: UTF8.self))
+            case .table:
+                print(TokenTable.render(tokens.map(\.0)))
+                for (token, secret) in tokens {
+                    if let secret { print("\nsecret of \(token.id.uuidString.lowercased()) (shown once): \(secret)") }
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the account's tokens.")
+        @OptionGroup var common: Common
+        @Flag(help: "Include revoked tokens.") var includeRevoked = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let tokens = try await common.withStores { try await $0.list(accountID: common.accountID, includeRevoked: includeRevoked) }
+                try common.output(tokens.map { ($0, nil) }, single: false)
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; its secret is printed once.")
+        @OptionGroup var common: Common
+        @Option(help: "Free text.") var description = ""
+        @Option(help: "Space-separated scopes (default: ingest).") var scopes = "ingest"
+        @Option(help: "Expire after this many seconds.") var expiresIn: Int?
+
+        func run() async throws {
+            try await reportingFailures {
+                let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init))
+                if let expiresIn, expiresIn <= 0 { throw ValidationError("--expires-in must be positive") }
+                let expiry = expiresIn.map { Date().addingTimeInterval(TimeInterval($0)) }
+                let (token, secret) = try await common.withStores {
+                    try await $0.create(
+                        accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator)
+                }
+                try common.output([(token, secret)], single: true)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token at once, on every instance.")
+        @OptionGroup var common: Common
+        @Argument(help: "The token id.") var id: String
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let tokenID = UUID(uuidString: id) else { throw ValidationError("the token id must be a UUID") }
+                let token = try await common.withStores { store -> AccessToken? in
+                    guard try await store.revoke(id: tokenID, accountID: common.accountID, actor: .operator) else { return nil }
+                    return try await store.find(id: tokenID, accountID: common.accountID)
+                }
+                guard let token else { throw KeyflareError.notFound("the account has no token with this id") }
+                try common.output([(token, nil)], single: true)
+            }
+        }
+    }
+
+    struct Roll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace a token: a new one with the same scopes, the old one expiring after a grace period.")
+        @OptionGroup var common: Common
+        @Argument(help: "The token id.") var id: String
+        @Option(help: "Seconds the old token keeps working (0 revokes it at once; at most 30 days).") var graceSeconds = 0
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let tokenID = UUID(uuidString: id) else { throw ValidationError("the token id must be a UUID") }
+                let rolled = try await common.withStores {
+                    try await $0.roll(id: tokenID, accountID: common.accountID, graceSeconds: graceSeconds, actor: .operator)
+                }
+                guard let rolled else { throw KeyflareError.notFound("the account has no token with this id") }
+                try common.output([(rolled.new, rolled.secret), (rolled.old, nil)], single: false)
+            }
+        }
+    }
+}
+
+/// A plain-text table of tokens, for people.
+enum TokenTable {
+    static func render(_ tokens: [AccessToken]) -> String {
+        let header = ["ID", "TYPE", "STATUS", "DESCRIPTION", "SCOPES", "HINT", "CREATED", "EXPIRES", "LAST USED"]
+        let now = Date()
+        let rows = tokens.map { t -> [String] in
+            let status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : "active")
+            return [
+                t.id.uuidString.lowercased(), t.kind.rawValue, status, t.description.isEmpty ? "-" : t.description,
+                t.scopes.map(\.description).joined(separator: " "), "…" + t.hint, day(t.createdAt), t.expiresAt.map(day) ?? "never",
+                t.lastUsedAt.map(day) ?? "never",
+            ]
+        }
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    private static func day(_ date: Date) -> String {
+        String(RFC3339.format(date).prefix(16)).replacingOccurrences(of: "T", with: " ")
+    }
+}
