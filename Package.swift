@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "KeyflareCore", targets: ["KeyflareCore"]),
         .library(name: "KeyflareStore", targets: ["KeyflareStore"]),
         .library(name: "KeyflareHTTP", targets: ["KeyflareHTTP"]),
+        .library(name: "KeyflareWeb", targets: ["KeyflareWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // libpq through pkg-config; `make` installs libpq-dev and pkg-config when missing.
@@ -74,9 +76,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "KeyflareWeb",
+            dependencies: [
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "keyflare",
             dependencies: [
+                "KeyflareWeb",
                 "PQ",
                 "KeyflareCore",
                 "KeyflareStore",
@@ -100,6 +115,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "KeyflareWeb",
                 "PQ",
                 "KeyflareCore",
                 "KeyflareStore",

@@ -14,4 +14,8 @@ KEYFLARE_PG_PORT=55432 scripts/pg-cluster.sh init "$tmp/pg"
 scripts/pg-cluster.sh start "$tmp/pg"
 export KEYFLARE_TEST_DATABASE_URL
 KEYFLARE_TEST_DATABASE_URL=$(scripts/pg-cluster.sh url "$tmp/pg" postgres)
-swift test "$@"
+status=0
+swift test "$@" || status=$?
+# The console in a real browser, against the same throwaway cluster.
+scripts/browser-test.sh "$KEYFLARE_TEST_DATABASE_URL" || status=$?
+exit $status

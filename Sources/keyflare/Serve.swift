@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareWeb
 import Logging
 
 /// `keyflare serve`: run the HTTP API.
@@ -33,8 +34,9 @@ struct Serve: AsyncParsableCommand {
             if let port { configuration.port = port }
             LoggingSetup.bootstrap(configuration)
             let logger = Logger(label: "keyflare")
-            let app = try buildApplication(configuration: configuration, migrate: migrate, logger: logger)
-            try await app.runService()
+            let app = try KeyflareApp(
+                configuration: configuration, migrate: migrate, logger: logger, installers: [WebConsole.install])
+            try await app.application.runService()
         }
     }
 }

@@ -37,6 +37,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var queryTimeoutSeconds: Double
     /// How often usage counts are written to the database, in seconds (at most 10).
     public var usageFlushSeconds: Double
+    /// The address people reach Keyflare at; an `https` one makes console cookies `Secure`.
+    public var publicURL: String?
 
     /// Settings with every default.
     public init() {
@@ -54,6 +56,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         listenDetectionSeconds = 10
         queryTimeoutSeconds = 5
         usageFlushSeconds = 10
+        publicURL = nil
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -88,6 +91,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             poolSize = n
         }
         migrationsDirectory = value("KEYFLARE_MIGRATIONS_DIR")
+        publicURL = value("KEYFLARE_PUBLIC_URL")
         if let size = value("KEYFLARE_TOKEN_CACHE_SIZE") {
             guard let n = Int(size), n >= 1 else {
                 throw ConfigurationError("KEYFLARE_TOKEN_CACHE_SIZE must be a positive number")

@@ -18,6 +18,8 @@ public enum KeyflareError: Error, Sendable, Equatable {
     case payloadTooLarge(String)
     /// 415: a body encoding or type we do not accept.
     case unsupportedMediaType(String)
+    /// 429: too many attempts.
+    case tooManyRequests(String)
     /// 422: well-formed but invalid values.
     case unprocessable(String)
     /// 503: a dependency (the database) is unavailable.
@@ -27,7 +29,7 @@ public enum KeyflareError: Error, Sendable, Equatable {
     public var message: String {
         switch self {
         case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .requestTimeout(let m), .conflict(let m),
-            .payloadTooLarge(let m), .unsupportedMediaType(let m), .unprocessable(let m), .unavailable(let m):
+            .payloadTooLarge(let m), .unsupportedMediaType(let m), .tooManyRequests(let m), .unprocessable(let m), .unavailable(let m):
             return m
         }
     }

@@ -5,6 +5,23 @@ import KeyflareStore
 import Logging
 import PQ
 
+/// What a route installer (such as the web console) gets to build its routes with.
+public struct AppServices: Sendable {
+    /// The database pool.
+    public let pool: Pool
+    /// Runs endpoint SQL in the account's sandbox.
+    public let sandbox: QuerySandbox
+    /// Counts token use.
+    public let usage: UsageCounter
+    /// The settings in force.
+    public let configuration: KeyflareConfiguration
+    /// The application logger.
+    public let logger: Logger
+}
+
+/// Adds routes to the application's router (the web console is one).
+public typealias RouteInstaller = @Sendable (Router<AppRequestContext>, AppServices) -> Void
+
 /// One Keyflare instance: the HTTP application and the parts tests and operators look into.
 public struct KeyflareApp: Sendable {
     /// The Hummingbird application; run it with `runService()`.
@@ -27,9 +44,10 @@ public struct KeyflareApp: Sendable {
     ///   - migrate: apply pending migrations at start-up instead of refusing to start.
     ///   - logger: the application logger.
     ///   - pauseBeforeCacheFill: a test seam between a token lookup and its cache write; nil in production.
+    ///   - installers: extra route sets, such as the web console.
     public init(
         configuration: KeyflareConfiguration, migrate: Bool = false, logger: Logger,
-        pauseBeforeCacheFill: (@Sendable () async -> Void)? = nil
+        pauseBeforeCacheFill: (@Sendable () async -> Void)? = nil, installers: [RouteInstaller] = []
     ) throws {
         guard let databaseURL = configuration.databaseURL else {
             throw ConfigurationError("KEYFLARE_DATABASE_URL is not set")
@@ -102,6 +120,10 @@ public struct KeyflareApp: Sendable {
         // Logflare's clients also post to /logs at the root.
         let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
         ingest.addRoutes(to: root, paths: ["/logs"])
+
+        let services = AppServices(
+            pool: pool, sandbox: sandbox, usage: usageCounter, configuration: configuration, logger: logger)
+        for install in installers { install(router, services) }
 
         // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
         // and the pool (listed first) closes last, so in-flight requests still reach the database.

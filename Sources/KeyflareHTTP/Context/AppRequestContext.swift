@@ -1,5 +1,6 @@
 import Hummingbird
 import KeyflareCore
+import KeyflareStore
 
 /// The request context of every route. `token` is set by `TokenAuthenticator` when the request
 /// presented a valid token.
@@ -8,6 +9,8 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified token, if one was presented.
     public var token: VerifiedToken?
+    /// The signed-in console user, set by the console's session middleware.
+    public var consoleSession: ConsoleSession?
     /// The client's address as this instance sees it (proxies' forwarding headers are not trusted).
     public let clientIP: String?
 
@@ -16,6 +19,7 @@ public struct AppRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.token = nil
+        self.consoleSession = nil
         self.clientIP = source.channel.remoteAddress?.ipAddress
     }
 }

@@ -44,6 +44,7 @@ extension KeyflareError: HTTPResponseError {
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
+        case .tooManyRequests: .tooManyRequests
         case .unprocessable: .unprocessableContent
         case .unavailable: .serviceUnavailable
         }

@@ -22,6 +22,20 @@ public struct SourceStore: Sendable {
         ).rows.map(Self.decode)
     }
 
+    /// The account's sources with their event counts and newest event times, by name.
+    /// - Parameters:
+    ///   - accountID: the owner.
+    public func listWithStats(accountID: UUID) async throws -> [(source: Source, events: Int, newest: Date?)] {
+        try await pool.query(
+            """
+            SELECT s.id, s.account_id, s.name, s.created_at,
+                   (SELECT count(*) FROM events e WHERE e.source_id = s.id) AS events,
+                   (SELECT max(e."timestamp") FROM events e WHERE e.source_id = s.id) AS newest
+            FROM sources s WHERE s.account_id = \(accountID) ORDER BY s.name, s.id
+            """
+        ).rows.map { (try Self.decode($0), try $0.decode("events", as: Int.self), try $0.decodeIfPresent("newest", as: Date.self)) }
+    }
+
     /// One source of the account, or nil.
     /// - Parameters:
     ///   - id: source id.

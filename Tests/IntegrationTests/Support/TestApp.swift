@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KeyflareCore
 import KeyflareHTTP
 import KeyflareStore
+import KeyflareWeb
 import Logging
 import PQ
 
@@ -38,7 +39,9 @@ struct TestApp {
         let capture = log
         var logger = Logger(label: "keyflare") { label in JSONLogHandler(label: label) { capture.append($0) } }
         logger.logLevel = .trace
-        return try KeyflareApp(configuration: configuration, logger: logger, pauseBeforeCacheFill: pauseBeforeCacheFill)
+        return try KeyflareApp(
+            configuration: configuration, logger: logger, pauseBeforeCacheFill: pauseBeforeCacheFill,
+            installers: [WebConsole.install])
     }
 
     /// The backend pid of an instance's LISTEN connection, once it is connected.

@@ -1,0 +1,154 @@
+import Crypto
+import Foundation
+import KeyflareCore
+import PQ
+import Synchronization
+
+/// A signed-in console user.
+public struct ConsoleSession: Sendable, Equatable {
+    /// The user.
+    public let userID: UUID
+    /// Their email.
+    public let email: String
+    /// Their account.
+    public let accountID: UUID
+    /// The account's name.
+    public let accountName: String
+    /// The token every state-changing form of this session must carry.
+    public let csrfToken: String
+}
+
+/// Console sign-in, sessions and sign-in rate limits, in PostgreSQL.
+public struct SessionStore: Sendable {
+    private let pool: Pool
+    private let hasher: PasswordHasher
+
+    /// How long a session lasts.
+    public static let lifetime: TimeInterval = 12 * 3600
+    /// Failed sign-ins allowed per email, and per client address, in `window`.
+    public static let maxFailuresPerEmail = 5
+    public static let maxFailuresPerIP = 20
+    /// The rate-limit window.
+    public static let window: TimeInterval = 15 * 60
+
+    /// A bcrypt hash of a random string, checked against when the email is unknown, so that an
+    /// unknown email takes as long to refuse as a wrong password. Made once, on first use.
+    private static let decoy = Mutex<String?>(nil)
+
+    private func decoyHash() async throws -> String {
+        if let hash = Self.decoy.withLock({ $0 }) { return hash }
+        let hash = try await hasher.hash(Self.randomSecret())
+        Self.decoy.withLock { $0 = hash }
+        return hash
+    }
+
+    /// - Parameters:
+    ///   - pool: the database.
+    ///   - hasher: bcrypt, off the event loop.
+    public init(pool: Pool, hasher: PasswordHasher = PasswordHasher()) {
+        self.pool = pool
+        self.hasher = hasher
+    }
+
+    /// Signs in: rate limits first, then the password; on success a new session and its cookie value.
+    /// Every failure says only "invalid email or password".
+    /// - Parameters:
+    ///   - email: as typed.
+    ///   - password: as typed; never logged or stored.
+    ///   - ip: the client address.
+    ///   - userAgent: the client's User-Agent.
+    /// - Returns: the cookie value (a secret) and the session.
+    public func signIn(email: String, password: String, ip: String?, userAgent: String?) async throws
+        -> (cookie: String, session: ConsoleSession)
+    {
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let failures = try await pool.query(
+            """
+            SELECT count(*) FILTER (WHERE email = \(email)) AS by_email,
+                   count(*) FILTER (WHERE ip = \(ip)) AS by_ip
+            FROM sign_in_failures WHERE failed_at > now() - make_interval(secs => \(Self.window))
+            """
+        ).first!
+        if try failures.decode("by_email", as: Int.self) >= Self.maxFailuresPerEmail
+            || failures.decode("by_ip", as: Int.self) >= Self.maxFailuresPerIP
+        {
+            throw KeyflareError.tooManyRequests("too many failed sign-ins; wait 15 minutes and try again")
+        }
+        let user = try await pool.query(
+            "SELECT id, account_id, password_hash FROM users WHERE lower(email) = \(email)"
+        ).first
+        let hash = try user?.decodeIfPresent("password_hash", as: String.self)
+        let decoy = try await decoyHash()
+        let matches = try await hasher.verify(password, hash: hash ?? decoy) && hash != nil
+        guard matches, let user else {
+            let userID: UUID? = try user?.decode("id")
+            let accountID: UUID? = try user?.decode("account_id")
+            _ = try await pool.withTransaction { connection in
+                try connection.execute("INSERT INTO sign_in_failures (email, ip) VALUES (\(email), \(ip))")
+                if let accountID {
+                    try AuditStore.record(
+                        .userSignInFailed, accountID: accountID,
+                        actor: AuditActor(kind: .user, id: userID, ip: ip, userAgent: userAgent), targetType: "user",
+                        targetID: userID, on: connection)
+                }
+            }
+            throw KeyflareError.unauthorized("invalid email or password")
+        }
+        let userID: UUID = try user.decode("id")
+        let accountID: UUID = try user.decode("account_id")
+        let cookie = Self.randomSecret()
+        let csrf = Self.randomSecret()
+        let digest = TokenFormat.digest(of: cookie)
+        try await pool.withTransaction { connection in
+            try connection.execute(
+                """
+                INSERT INTO sessions (token_hash, user_id, account_id, csrf_token, expires_at)
+                VALUES (decode(\(digest.hex), 'hex'), \(userID), \(accountID), \(csrf),
+                        now() + make_interval(secs => \(Self.lifetime)))
+                """
+            )
+            try AuditStore.record(
+                .userSignedIn, accountID: accountID, actor: AuditActor(kind: .user, id: userID, ip: ip, userAgent: userAgent),
+                targetType: "user", targetID: userID, on: connection)
+        }
+        guard let session = try await session(cookie: cookie) else {
+            throw KeyflareError.unavailable("the new session could not be read back")
+        }
+        return (cookie, session)
+    }
+
+    /// The live session a cookie value names, or nil.
+    /// - Parameters:
+    ///   - cookie: the cookie value.
+    public func session(cookie: String) async throws -> ConsoleSession? {
+        guard cookie.utf8.count == 43 else { return nil }
+        let digest = TokenFormat.digest(of: cookie)
+        guard let row = try await pool.query(
+            """
+            SELECT s.user_id, u.email, s.account_id, a.name, s.csrf_token
+            FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = s.account_id
+            WHERE s.token_hash = decode(\(digest.hex), 'hex') AND s.expires_at > now()
+            """
+        ).first else { return nil }
+        return ConsoleSession(
+            userID: try row.decode("user_id"), email: try row.decode("email"), accountID: try row.decode("account_id"),
+            accountName: try row.decode("name"), csrfToken: try row.decode("csrf_token")
+        )
+    }
+
+    /// Ends a session, on every instance.
+    /// - Parameters:
+    ///   - cookie: the cookie value.
+    public func signOut(cookie: String) async throws {
+        let digest = TokenFormat.digest(of: cookie)
+        try await pool.query("DELETE FROM sessions WHERE token_hash = decode(\(digest.hex), 'hex')")
+    }
+
+    /// 32 CSPRNG bytes, base64url without padding (43 characters).
+    public static func randomSecret() -> String {
+        let key = SymmetricKey(size: .bits256)
+        let data = key.withUnsafeBytes { Data($0) }
+        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeyflareCore
+import KeyflareStore
+
+/// `/console/access-tokens`: list, create, revoke and roll tokens.
+///
+/// A new secret travels to the page that shows it in a short-lived HttpOnly cookie, read and
+/// cleared by that one page view: it is never stored on the server, a reload does not show it
+/// again, and any instance can serve the page.
+struct TokenPages {
+    let tokens: AccessTokenStore
+    let sources: SourceStore
+    let endpoints: EndpointStore
+    let jar: CookieJar
+    static let onceCookie = "kf_once"
+    static let path = "/console/access-tokens"
+    static let notFound = KeyflareError.notFound("There is no such access token in your account.")
+
+    func addRoutes(to group: RouterGroup<ConsoleContext>) {
+        group.get("/access-tokens") { request, context -> Response in
+            var headers = HTTPFields()
+            var secret: String?
+            if let once = CookieJar.value(Self.onceCookie, in: request), case .success = TokenFormat.check(once) {
+                secret = once
+            }
+            if CookieJar.value(Self.onceCookie, in: request) != nil {
+                headers[.setCookie] = jar.clear(Self.onceCookie, path: Self.path)
+            }
+            let flash = request.uri.queryParameters["done"].map { done -> String in
+                switch done {
+                case "revoked": "The token has been revoked."
+                case "created": "Token created."
+                case "rolled": "Token rolled: the new token is below; the old one keeps working for the grace period you chose."
+                default: ""
+                }
+            }.flatMap { $0.isEmpty ? nil : $0 }
+            return try await page(context, secret: secret, flash: flash, headers: headers)
+        }
+        group.post("/access-tokens") { request, context -> Response in
+            let form = try await ConsoleForm.read(request, context)
+            do {
+                let scopes = try Self.scopes(form)
+                let expiry = try form["expires_in"].flatMap { $0.isEmpty ? nil : $0 }.map { text -> Date in
+                    guard let seconds = Int(text), seconds > 0 else { throw KeyflareError.unprocessable("Choose an expiry from the list.") }
+                    return Date().addingTimeInterval(TimeInterval(seconds))
+                }
+                let description = (form["description"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                let (_, secret) = try await tokens.create(
+                    accountID: context.session.accountID, description: description, scopes: scopes, expiresAt: expiry,
+                    actor: context.actor(request))
+                return Page.redirect(Self.path + "?done=created", headers: [.setCookie: once(secret)])
+            } catch let error as KeyflareError {
+                return try await page(context, form: form, error: error.message, status: error.status)
+            }
+        }
+        group.get("/access-tokens/:id/revoke") { request, context -> Response in
+            let token = try await find(request, context)
+            return Page.render(
+                "revoke", title: "Revoke token", session: context.session, nav: "tokens",
+                values: ["id": token.id.uuidString.lowercased(), "hint": token.hint, "description": Self.describe(token)])
+        }
+        group.post("/access-tokens/:id/revoke") { request, context -> Response in
+            _ = try await ConsoleForm.read(request, context)
+            let token = try await find(request, context)
+            _ = try await tokens.revoke(id: token.id, accountID: context.session.accountID, actor: context.actor(request))
+            return Page.redirect(Self.path + "?done=revoked")
+        }
+        group.post("/access-tokens/:id/roll") { request, context -> Response in
+            let form = try await ConsoleForm.read(request, context)
+            let token = try await find(request, context)
+            let grace = Int(form["grace_seconds"] ?? "0") ?? 0
+            do {
+                guard let rolled = try await tokens.roll(
+                    id: token.id, accountID: context.session.accountID, graceSeconds: grace, actor: context.actor(request))
+                else { throw Self.notFound }
+                return Page.redirect(Self.path + "?done=rolled", headers: [.setCookie: once(rolled.secret)])
+            } catch let error as KeyflareError where error.status == .conflict || error.status == .unprocessableContent {
+                return try await page(context, error: error.message, status: error.status)
+            }
+        }
+    }
+
+    private func once(_ secret: String) -> String {
+        jar.set(Self.onceCookie, secret, path: Self.path, maxAge: 120, sameSite: "Strict")
+    }
+
+    private func find(_ request: Request, _ context: ConsoleContext) async throws -> AccessToken {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text),
+            let token = try await tokens.find(id: id, accountID: context.session.accountID)
+        else { throw Self.notFound }
+        return token
+    }
+
+    static func describe(_ token: AccessToken) -> String {
+        token.description.isEmpty ? "No description" : token.description
+    }
+
+    /// Checkbox scopes, narrowed by the multi-selects: with sources chosen, `ingest` becomes one
+    /// `ingest:source:<id>` per source (likewise endpoints for `query`).
+    static func scopes(_ form: FormData) throws -> [Scope] {
+        let checked = Set(form.all("scope"))
+        var scopes: [String] = []
+        if checked.contains("ingest") {
+            let chosen = form.all("ingest_source")
+            scopes += chosen.isEmpty ? ["ingest"] : chosen.map { "ingest:source:\($0)" }
+        }
+        if checked.contains("query") {
+            let chosen = form.all("query_endpoint")
+            scopes += chosen.isEmpty ? ["query"] : chosen.map { "query:endpoint:\($0)" }
+        }
+        if checked.contains("management") { scopes.append("management") }
+        guard !scopes.isEmpty else { throw KeyflareError.unprocessable("Choose at least one scope.") }
+        return try Scope.parseList(scopes)
+    }
+
+    private func page(
+        _ context: ConsoleContext, secret: String? = nil, form: FormData? = nil, flash: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) async throws -> Response {
+        let accountID = context.session.accountID
+        let all = try await tokens.list(accountID: accountID, includeRevoked: false)
+        let sourceList = try await sources.list(accountID: accountID)
+        let endpointList = try await endpoints.list(accountID: accountID)
+        let sourceNames = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.name) })
+        let endpointNames = Dictionary(uniqueKeysWithValues: endpointList.map { ($0.id, $0.name) })
+        func label(_ scope: Scope) -> String {
+            switch scope {
+            case .ingestSource(let id): "ingest: \(sourceNames[id] ?? "(deleted)")"
+            case .queryEndpoint(let id): "query: \(endpointNames[id] ?? "(deleted)")"
+            default: scope.description
+            }
+        }
+        let now = Date()
+        let rows: [[String: Any]] = all.map { token in
+            [
+                "id": token.id.uuidString.lowercased(), "description": Self.describe(token), "type": token.kind.rawValue,
+                "scopes": token.scopes.map(label), "hint": token.hint, "created": Page.time(token.createdAt),
+                "lastUsed": Page.time(token.lastUsedAt),
+                "expires": token.expiresAt.map { ($0 <= now ? "expired " : "") + Page.time($0) } ?? "never",
+                "csrf": context.session.csrfToken,
+            ]
+        }
+        let chosenSources = Set(form?.all("ingest_source") ?? [])
+        let chosenEndpoints = Set(form?.all("query_endpoint") ?? [])
+        let checked = Set(form?.all("scope") ?? [])
+        var values: [String: Any] = [
+            "tokens": rows,
+            "sources": sourceList.map { ["id": $0.id.uuidString.lowercased(), "name": $0.name, "selected": chosenSources.contains($0.id.uuidString.lowercased())] },
+            "endpoints": endpointList.map { ["id": $0.id.uuidString.lowercased(), "name": $0.name, "selected": chosenEndpoints.contains($0.id.uuidString.lowercased())] },
+            "form": [
+                "description": form?["description"] ?? "", "ingest": checked.contains("ingest") || form == nil,
+                "query": checked.contains("query"), "management": checked.contains("management"),
+            ] as [String: Any],
+        ]
+        if let secret { values["secret"] = secret }
+        return Page.render(
+            "tokens", title: "Access tokens", session: context.session, nav: "tokens", status: status, values: values,
+            flash: flash, error: error, headers: headers)
+    }
+}

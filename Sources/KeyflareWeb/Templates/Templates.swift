@@ -1,0 +1,294 @@
+import Mustache
+
+/// The console's templates. They live in the binary, so a deployment is one file; mustache escapes
+/// every `{{value}}` for HTML, and `{{{body}}}` is only ever a page this library rendered.
+enum Templates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in sources {
+            // The templates are constants of this file, so a parse error is a programming error.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    static let sources: [String: String] = [
+        "layout": """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{{title}} · Keyflare</title>
+            <link rel="stylesheet" href="/console/static/console.css">
+            </head>
+            <body>
+            <a class="skip" href="#main">Skip to content</a>
+            <header class="bar">
+              <a class="brand" href="/console/access-tokens">Keyflare</a>
+              {{#session}}
+              <nav aria-label="Main">
+                <a href="/console/access-tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Access tokens</a>
+                <a href="/console/sources"{{#nav.sources}} aria-current="page"{{/nav.sources}}>Sources</a>
+                <a href="/console/endpoints"{{#nav.endpoints}} aria-current="page"{{/nav.endpoints}}>Endpoints</a>
+              </nav>
+              <form method="post" action="/console/logout" class="signout">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <span class="who">{{email}} · {{account}}</span>
+                <button type="submit">Sign out</button>
+              </form>
+              {{/session}}
+            </header>
+            <main id="main">
+            {{#flash}}<p class="notice" role="status">{{flash}}</p>{{/flash}}
+            {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+            {{{body}}}
+            </main>
+            </body>
+            </html>
+            """,
+        "signin": """
+            <h1>Sign in</h1>
+            <form method="post" action="/console/login" class="card narrow">
+              <input type="hidden" name="_csrf" value="{{csrf}}">
+              <label for="email">Email</label>
+              <input id="email" name="email" type="email" autocomplete="username" required value="{{email}}">
+              <label for="password">Password</label>
+              <input id="password" name="password" type="password" autocomplete="current-password" required>
+              <button type="submit" class="primary">Sign in</button>
+            </form>
+            """,
+        "tokens": """
+            <h1>Manage Access Tokens</h1>
+            {{#secret}}
+            <section class="secret card" aria-labelledby="secret-title">
+              <h2 id="secret-title">Your new access token</h2>
+              <p><strong>Copy it now and keep it somewhere safe: it will not be shown again.</strong></p>
+              <label for="secret-value">Token</label>
+              <div class="copyrow">
+                <input id="secret-value" readonly value="{{secret}}" data-testid="secret">
+                <button type="button" id="copy-secret">Copy</button>
+              </div>
+              <p id="copy-status" role="status" class="muted"></p>
+              <script>
+                document.getElementById('copy-secret').addEventListener('click', function () {
+                  var field = document.getElementById('secret-value');
+                  field.select();
+                  var done = function () { document.getElementById('copy-status').textContent = 'Copied.'; };
+                  if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand('copy'); done(); }); }
+                  else { document.execCommand('copy'); done(); }
+                });
+              </script>
+            </section>
+            {{/secret}}
+            <div class="table-wrap">
+            <table>
+              <caption>Tokens of {{account}}</caption>
+              <thead><tr><th scope="col">Description</th><th scope="col">Type</th><th scope="col">Scopes</th><th scope="col">Hint</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+              <tbody>
+              {{#tokens}}
+              <tr data-token-id="{{id}}">
+                <td>{{description}}</td>
+                <td><span class="badge {{type}}">{{type}}</span></td>
+                <td><ul class="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul></td>
+                <td><code>…{{hint}}</code></td>
+                <td>{{created}}</td>
+                <td>{{lastUsed}}</td>
+                <td>{{expires}}</td>
+                <td class="actions">
+                  <a class="button danger" href="/console/access-tokens/{{id}}/revoke">Revoke<span class="sr"> {{description}}</span></a>
+                  <form method="post" action="/console/access-tokens/{{id}}/roll" class="inline">
+                    <input type="hidden" name="_csrf" value="{{csrf}}">
+                    <label for="grace-{{id}}" class="sr">Grace period for the old token</label>
+                    <select id="grace-{{id}}" name="grace_seconds">
+                      <option value="0">old token stops now</option>
+                      <option value="3600">old token works 1 more hour</option>
+                      <option value="86400">old token works 1 more day</option>
+                      <option value="604800">old token works 7 more days</option>
+                    </select>
+                    <button type="submit">Roll</button>
+                  </form>
+                </td>
+              </tr>
+              {{/tokens}}
+              {{^tokens}}<tr><td colspan="8">No active tokens.</td></tr>{{/tokens}}
+              </tbody>
+            </table>
+            </div>
+            <section class="card" aria-labelledby="create-title">
+              <h2 id="create-title">Create access token</h2>
+              <form method="post" action="/console/access-tokens">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="description">Description</label>
+                <input id="description" name="description" maxlength="500" value="{{form.description}}">
+                <fieldset>
+                  <legend>Scopes</legend>
+                  <label><input type="checkbox" name="scope" value="ingest"{{#form.ingest}} checked{{/form.ingest}}> ingest: send events</label>
+                  <label><input type="checkbox" name="scope" value="query"{{#form.query}} checked{{/form.query}}> query: run endpoints</label>
+                  <label><input type="checkbox" name="scope" value="management"{{#form.management}} checked{{/form.management}}> management: everything (private token, keep it on a server)</label>
+                </fieldset>
+                <label for="ingest-sources">Restrict ingest to these sources (none selected: all)</label>
+                <select id="ingest-sources" name="ingest_source" multiple size="4">
+                  {{#sources}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/sources}}
+                </select>
+                <label for="query-endpoints">Restrict query to these endpoints (none selected: all)</label>
+                <select id="query-endpoints" name="query_endpoint" multiple size="4">
+                  {{#endpoints}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/endpoints}}
+                </select>
+                <label for="expires">Expires</label>
+                <select id="expires" name="expires_in">
+                  <option value="">never</option>
+                  <option value="86400">in 1 day</option>
+                  <option value="604800">in 7 days</option>
+                  <option value="2592000">in 30 days</option>
+                  <option value="7776000">in 90 days</option>
+                </select>
+                <button type="submit" class="primary">Create</button>
+              </form>
+            </section>
+            """,
+        "revoke": """
+            <h1>Revoke access token</h1>
+            <section class="card narrow">
+              <p>Revoke <strong>{{description}}</strong> (<code>…{{hint}}</code>)?
+              Every request that presents it will be refused, on every instance, at once.</p>
+              <p><strong>This cannot be undone.</strong></p>
+              <form method="post" action="/console/access-tokens/{{id}}/revoke">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <button type="submit" class="danger" id="confirm-revoke">Revoke token</button>
+                <a href="/console/access-tokens">Cancel</a>
+              </form>
+            </section>
+            """,
+        "sources": """
+            <h1>Sources</h1>
+            <div class="table-wrap">
+            <table>
+              <caption>Sources of {{account}}</caption>
+              <thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Events</th><th scope="col">Newest event</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+              <tbody>
+              {{#sources}}
+              <tr>
+                <td>{{name}}</td><td><code>{{id}}</code></td><td>{{count}}</td><td>{{newest}}</td>
+                <td class="actions">
+                  <form method="post" action="/console/sources/{{id}}/rename" class="inline">
+                    <input type="hidden" name="_csrf" value="{{csrf}}">
+                    <label for="rename-{{id}}" class="sr">New name for {{name}}</label>
+                    <input id="rename-{{id}}" name="name" value="{{name}}" maxlength="128" required>
+                    <button type="submit">Rename</button>
+                  </form>
+                  <a class="button danger" href="/console/sources/{{id}}/delete">Delete<span class="sr"> {{name}}</span></a>
+                </td>
+              </tr>
+              <tr class="examples"><td colspan="5">
+                <details><summary>Send events to {{name}} with curl</summary>
+                <pre><code>curl -X POST '{{base}}/api/logs?source={{id}}' \\
+              -H 'Authorization: Bearer YOUR_TOKEN' -H 'Content-Type: application/json' \\
+              -d '{"message":"hello"}'
+
+            curl -X POST '{{base}}/api/logs?source={{id}}' \\
+              -H 'X-API-KEY: YOUR_TOKEN' -H 'Content-Type: application/json' \\
+              -d '{"message":"hello"}'
+
+            curl -X POST '{{base}}/api/logs?source={{id}}&amp;api_key=YOUR_TOKEN' \\
+              -H 'Content-Type: application/json' -d '{"batch":[{"message":"hello"}]}'</code></pre>
+                </details>
+              </td></tr>
+              {{/sources}}
+              {{^sources}}<tr><td colspan="5">No sources yet.</td></tr>{{/sources}}
+              </tbody>
+            </table>
+            </div>
+            <section class="card narrow">
+              <h2>Create source</h2>
+              <form method="post" action="/console/sources">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="source-name">Name</label>
+                <input id="source-name" name="name" maxlength="128" required value="{{form.name}}">
+                <button type="submit" class="primary">Create</button>
+              </form>
+            </section>
+            """,
+        "confirm-delete": """
+            <h1>Delete {{kind}}</h1>
+            <section class="card narrow">
+              <p>Delete <strong>{{name}}</strong>{{#warning}} {{warning}}{{/warning}}?</p>
+              <p><strong>This cannot be undone.</strong></p>
+              <form method="post" action="{{action}}">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <button type="submit" class="danger">Delete</button>
+                <a href="{{back}}">Cancel</a>
+              </form>
+            </section>
+            """,
+        "endpoints": """
+            <h1>Endpoints</h1>
+            <div class="table-wrap">
+            <table>
+              <caption>Endpoints of {{account}}</caption>
+              <thead><tr><th scope="col">Name</th><th scope="col">Parameters</th><th scope="col">Auth</th><th scope="col">Max rows</th></tr></thead>
+              <tbody>
+              {{#endpoints}}
+              <tr><td><a href="/console/endpoints/{{id}}">{{name}}</a></td><td>{{params}}</td><td>{{auth}}</td><td>{{maxLimit}}</td></tr>
+              {{/endpoints}}
+              {{^endpoints}}<tr><td colspan="4">No endpoints yet.</td></tr>{{/endpoints}}
+              </tbody>
+            </table>
+            </div>
+            <section class="card">
+              <h2>Create endpoint</h2>
+              {{> endpoint-form}}
+            </section>
+            """,
+        "endpoint-form": """
+            <form method="post" action="{{form.action}}">
+              <input type="hidden" name="_csrf" value="{{csrf}}">
+              <label for="endpoint-name">Name (letters, digits, . _ -)</label>
+              <input id="endpoint-name" name="name" maxlength="128" required value="{{form.name}}">
+              <label for="endpoint-description">Description</label>
+              <input id="endpoint-description" name="description" maxlength="2000" value="{{form.description}}">
+              <label for="endpoint-sql">SQL (sources are tables by name; parameters are @name)</label>
+              <textarea id="endpoint-sql" name="sql" rows="6" required spellcheck="false">{{form.sql}}</textarea>
+              <label for="endpoint-limit">Max rows</label>
+              <input id="endpoint-limit" name="max_limit" type="number" min="1" max="10000" value="{{form.maxLimit}}">
+              <label><input type="checkbox" name="enable_auth" value="true"{{#form.enableAuth}} checked{{/form.enableAuth}}> Require a token</label>
+              <button type="submit" class="primary">Save</button>
+            </form>
+            """,
+        "endpoint": """
+            <h1>Endpoint {{endpoint.name}}</h1>
+            <p class="muted">Id <code>{{endpoint.id}}</code> · <code>GET|POST {{base}}/api/endpoints/query/{{endpoint.name}}</code></p>
+            <section class="card">
+              <h2>Run</h2>
+              <form method="post" action="/console/endpoints/{{endpoint.id}}/run">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                {{#params}}
+                <label for="param-{{name}}">@{{name}}</label>
+                <input id="param-{{name}}" name="param_{{name}}" value="{{value}}">
+                {{/params}}
+                <button type="submit" class="primary">Run</button>
+              </form>
+              {{#runError}}<p class="error" role="alert">{{runError}}</p>{{/runError}}
+              {{#result}}
+              <div class="table-wrap"><table>
+                <caption>{{count}} row(s)</caption>
+                <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
+                <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody>
+              </table></div>
+              {{/result}}
+            </section>
+            <section class="card">
+              <h2>Edit</h2>
+              {{> endpoint-form}}
+            </section>
+            <p><a class="button danger" href="/console/endpoints/{{endpoint.id}}/delete">Delete endpoint</a></p>
+            """,
+        "problem": """
+            <h1>{{heading}}</h1>
+            <section class="card narrow">
+              <p>{{message}}</p>
+              <p><a href="/console/access-tokens">Back to the console</a></p>
+            </section>
+            """,
+    ]
+}
