@@ -30,7 +30,7 @@ if [ ! -s "$demo" ]; then
   mv "$demo.tmp" "$demo"
   echo "created the demo account (kept in $demo):"
 fi
-echo "demo sign-in: demo@keyflare.local"
+echo "console: http://${KEYFLARE_HOST:-127.0.0.1}:${KEYFLARE_PORT:-4000}/console (sign in as demo@keyflare.local)"
 echo "demo credentials: $(cat "$demo")"
 echo "serving on http://${KEYFLARE_HOST:-127.0.0.1}:${KEYFLARE_PORT:-4000} (Ctrl-C to stop)"
 # Not exec: the EXIT trap must still stop the cluster after the server exits.
