@@ -32,6 +32,8 @@ public struct KeyflareApp: Sendable {
     public let readiness: Readiness
     /// What `/metrics` exports.
     public let metrics: KeyflareMetrics
+    /// Group commit for ingest.
+    public let committer: GroupCommitter
     /// Requests counted in memory and not yet flushed.
     public let usage: UsageCounter
     /// A short random id for this instance, in its listener's `application_name`
@@ -115,7 +117,8 @@ public struct KeyflareApp: Sendable {
         // Queries take an optional token: an endpoint with enable_auth false needs none.
         let queries = router.group("/api").add(middleware: authenticator)
         QueryController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: queries)
-        let ingest = IngestController(sources: sources, events: EventStore(pool: pool))
+        let committer = GroupCommitter(pool: pool, writers: max(1, configuration.poolSize / 2), logger: logger)
+        let ingest = IngestController(sources: sources, committer: committer)
         ingest.addRoutes(to: api, paths: ["/logs", "/events"])
         // Logflare's clients also post to /logs at the root.
         let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
@@ -131,7 +134,7 @@ public struct KeyflareApp: Sendable {
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [
-                pool, SandboxService(sandbox: sandbox), startup, listener,
+                pool, SandboxService(sandbox: sandbox), startup, listener, committer,
                 UsageFlusher(
                     counter: usageCounter, store: usageStore, interval: .seconds(configuration.usageFlushSeconds),
                     logger: logger
@@ -144,6 +147,7 @@ public struct KeyflareApp: Sendable {
         self.metrics = metrics
         self.instanceID = instanceID
         self.usage = usageCounter
+        self.committer = committer
     }
 }
 

@@ -13,7 +13,7 @@ import KeyflareStore
 /// then is the body read, decompressed and parsed. Nothing is stored unless every event is valid.
 struct IngestController {
     let sources: SourceStore
-    let events: EventStore
+    let committer: GroupCommitter
     static let notFound = KeyflareError.notFound("source not found")
     static let sourceHeader = HTTPField.Name("X-Source")!
 
@@ -33,7 +33,7 @@ struct IngestController {
         try context.token.requireIngest(into: source.id)
         let body = try await readBody(request)
         let batch = try IngestBatch.parse(body, receivedAt: receivedAt)
-        try await events.insert(batch, sourceID: source.id, accountID: context.token.accountID)
+        try await committer.insert(batch, sourceID: source.id, accountID: context.token.accountID)
         return try JSONResponse.make(Logged())
     }
 

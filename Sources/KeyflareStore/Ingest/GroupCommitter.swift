@@ -1,0 +1,190 @@
+import Foundation
+import KeyflareCore
+import Logging
+import PQ
+import ServiceLifecycle
+import Synchronization
+
+/// Group commit for ingest: concurrent requests hand their batches to a few writers, each of which
+/// takes everything queued while it was busy and stores it in one transaction. Every request is
+/// still answered only after its own events are committed.
+///
+/// One fsync then covers many requests, which is what lets single-event requests approach
+/// PostgreSQL's multi-row insert rate instead of its one-row-per-transaction rate. If a combined
+/// insert fails (a source deleted meanwhile, say), its batches are retried one by one, so a bad
+/// batch fails only its own request.
+public final class GroupCommitter: Service, Sendable {
+    private struct Pending: Sendable {
+        let events: [IngestEvent]
+        let sourceID: UUID
+        let accountID: UUID
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var queuedEvents = 0
+        var idleWriters: [CheckedContinuation<[Pending], Never>] = []
+        var closed = false
+    }
+
+    private let pool: Pool
+    private let writers: Int
+    private let maxEventsPerCommit: Int
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let commits = Atomic<Int>(0)
+
+    /// - Parameters:
+    ///   - pool: the database.
+    ///   - writers: transactions in flight at once.
+    ///   - maxEventsPerCommit: most events one transaction takes (a batch is never split).
+    ///   - logger: where failures are reported.
+    public init(pool: Pool, writers: Int = 4, maxEventsPerCommit: Int = 20_000, logger: Logger) {
+        self.pool = pool
+        self.writers = max(1, writers)
+        self.maxEventsPerCommit = maxEventsPerCommit
+        self.logger = logger
+    }
+
+    /// Transactions committed so far (for tests and benchmarks).
+    public var commitCount: Int { commits.load(ordering: .relaxed) }
+
+    /// Stores a batch; returns once it is committed.
+    /// - Parameters:
+    ///   - events: the events, all for one source.
+    ///   - sourceID: the source.
+    ///   - accountID: its account.
+    public func insert(_ events: [IngestEvent], sourceID: UUID, accountID: UUID) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let pending = Pending(events: events, sourceID: sourceID, accountID: accountID, continuation: continuation)
+            enum Action {
+                case handTo(CheckedContinuation<[Pending], Never>)
+                case queued
+                case closed
+            }
+            let action: Action = state.withLock { state in
+                if state.closed { return .closed }
+                if let writer = state.idleWriters.popLast() { return .handTo(writer) }
+                state.queue.append(pending)
+                state.queuedEvents += events.count
+                return .queued
+            }
+            switch action {
+            case .handTo(let writer): writer.resume(returning: [pending])
+            case .queued: break
+            case .closed: continuation.resume(throwing: KeyflareError.unavailable("the server is shutting down"))
+            }
+        }
+    }
+
+    /// Runs the writers until graceful shutdown, then commits what is queued and stops.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<writers {
+                    group.addTask { await self.writerLoop() }
+                }
+            }
+        } onGracefulShutdown: {
+            let idle = self.state.withLock { state in
+                state.closed = true
+                let idle = state.idleWriters
+                state.idleWriters = []
+                return idle
+            }
+            for writer in idle { writer.resume(returning: []) }
+        }
+    }
+
+    private func writerLoop() async {
+        while let batch = await nextBatch() {
+            await commit(batch)
+        }
+    }
+
+    /// Everything queued (up to the per-commit limit), or a wait for the next request; nil once
+    /// closed and drained.
+    private func nextBatch() async -> [Pending]? {
+        let taken: [Pending]? = state.withLock { state in
+            guard !state.queue.isEmpty else { return state.closed ? [] : nil }
+            var count = 0
+            var end = 0
+            while end < state.queue.count, end == 0 || count + state.queue[end].events.count <= maxEventsPerCommit {
+                count += state.queue[end].events.count
+                end += 1
+            }
+            let batch = Array(state.queue[..<end])
+            state.queue.removeFirst(end)
+            state.queuedEvents -= count
+            return batch
+        }
+        if let taken { return taken.isEmpty ? nil : taken }
+        let handed = await withCheckedContinuation { (continuation: CheckedContinuation<[Pending], Never>) in
+            let closed = state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.idleWriters.append(continuation)
+                return false
+            }
+            if closed { continuation.resume(returning: []) }
+        }
+        return handed.isEmpty ? nil : handed
+    }
+
+    private func commit(_ batch: [Pending]) async {
+        do {
+            try await write(batch)
+            commits.add(1, ordering: .relaxed)
+            for pending in batch { pending.continuation.resume() }
+        } catch {
+            guard batch.count > 1 else {
+                batch[0].continuation.resume(throwing: Self.translate(error))
+                return
+            }
+            // Keep one bad batch from failing its neighbours.
+            for pending in batch {
+                do {
+                    try await write([pending])
+                    commits.add(1, ordering: .relaxed)
+                    pending.continuation.resume()
+                } catch {
+                    pending.continuation.resume(throwing: Self.translate(error))
+                }
+            }
+        }
+    }
+
+    private static func translate(_ error: any Error) -> any Error {
+        if let error = error as? PQError, error.sqlState == "23503" { return KeyflareError.notFound("source not found") }
+        return error
+    }
+
+    /// One INSERT for every event of every batch; the composite foreign key checks that each event's
+    /// source belongs to its account.
+    private func write(_ batch: [Pending]) async throws {
+        var accounts: [UUID] = []
+        var sources: [UUID] = []
+        var timestamps: [Date] = []
+        var messages: [String] = []
+        var hasMessage: [Bool] = []
+        var bodies: [String] = []
+        for pending in batch {
+            for event in pending.events {
+                accounts.append(pending.accountID)
+                sources.append(pending.sourceID)
+                timestamps.append(event.timestamp)
+                messages.append(event.message ?? "")
+                hasMessage.append(event.message != nil)
+                bodies.append(event.json)
+            }
+        }
+        try await pool.query(
+            """
+            INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
+            SELECT e.account_id, e.source_id, e.ts, CASE WHEN e.has THEN e.msg END, e.body
+            FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(timestamps)::timestamptz[], \(messages)::text[],
+                        \(hasMessage)::bool[], \(bodies)::jsonb[]) AS e (account_id, source_id, ts, msg, has, body)
+            """
+        )
+    }
+}
