@@ -36,12 +36,20 @@ public final class CachingTokenVerifier: TokenVerifier {
         self.pauseBeforeFill = pauseBeforeFill
     }
 
-    public func verify(_ token: String) async throws -> VerifiedToken {
+    /// The synchronous hot path: the answer from the cache, or nil when the database must decide.
+    /// A malformed token is rejected here too, before any hashing.
+    /// - Parameters:
+    ///   - token: the secret as presented.
+    public func verifyCached(_ token: String) throws -> VerifiedToken? {
         let digest = try TokenRejection.digestIfWellFormed(token)
-        if let entry = cache.get(digest) {
-            observer?.cacheHit()
-            return try Self.validate(entry)
-        }
+        guard let entry = cache.get(digest) else { return nil }
+        observer?.cacheHit()
+        return try Self.validate(entry)
+    }
+
+    public func verify(_ token: String) async throws -> VerifiedToken {
+        if let verified = try verifyCached(token) { return verified }
+        let digest = TokenFormat.digest(of: token)
         observer?.cacheMiss()
         // Read before the lookup: an invalidation that lands while we are away changes it, and the
         // stale result is then not stored.

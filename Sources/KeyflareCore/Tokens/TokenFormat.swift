@@ -41,23 +41,37 @@ public enum TokenFormat {
     ///   - token: the presented string.
     /// - Returns: the token's kind, or the problem.
     public static func check(_ token: String) -> Result<TokenKind, Problem> {
-        var utf8 = Array(token.utf8)
-        guard utf8.count == length else { return .failure(.malformed) }
+        var token = token
+        // Native strings are contiguous UTF-8; makeContiguousUTF8 is a no-op for them, so the check
+        // below reads the bytes in place, without copying or allocating.
+        token.makeContiguousUTF8()
+        return token.utf8.withContiguousStorageIfAvailable(check(bytes:)) ?? .failure(.malformed)
+    }
+
+    static func check(bytes: UnsafeBufferPointer<UInt8>) -> Result<TokenKind, Problem> {
+        guard bytes.count == length else { return .failure(.malformed) }
+        // "kf_pr" / "kf_pu" then "v_" or "b_".
+        guard bytes[0] == UInt8(ascii: "k"), bytes[1] == UInt8(ascii: "f"), bytes[2] == UInt8(ascii: "_"),
+            bytes[3] == UInt8(ascii: "p"), bytes[6] == UInt8(ascii: "_")
+        else { return .failure(.malformed) }
         let kind: TokenKind
-        if token.hasPrefix(privatePrefix) {
+        if bytes[4] == UInt8(ascii: "r") && bytes[5] == UInt8(ascii: "v") {
             kind = .private
-        } else if token.hasPrefix(publicPrefix) {
+        } else if bytes[4] == UInt8(ascii: "u") && bytes[5] == UInt8(ascii: "b") {
             kind = .public
         } else {
             return .failure(.malformed)
         }
-        for byte in utf8[7...] where decodeTable[Int(byte)] < 0 { return .failure(.malformed) }
-        let expected = checksum(of: Array(utf8[..<(length - checksumLength)]))
-        let given = utf8.suffix(checksumLength)
-        // Constant-time comparison, although a checksum is not a secret.
+        for i in 7..<length where decodeTable[Int(bytes[i])] < 0 { return .failure(.malformed) }
+        let headLength = length - checksumLength
+        var crc = CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[0..<headLength]))
+        // Compare the given checksum with the expected one digit by digit, from the least
+        // significant, without building a string; constant time, although a checksum is no secret.
         var difference: UInt8 = 0
-        for (a, b) in zip(Array(expected.utf8), given) { difference |= a ^ b }
-        utf8.removeAll()
+        for i in stride(from: length - 1, through: headLength, by: -1) {
+            difference |= alphabet[Int(crc % 62)] ^ bytes[i]
+            crc /= 62
+        }
         return difference == 0 ? .success(kind) : .failure(.badChecksum)
     }
 
@@ -72,11 +86,14 @@ public enum TokenFormat {
     /// - Parameters:
     ///   - token: the secret.
     public static func digest(of token: String) -> TokenDigest {
-        TokenDigest(SHA256.hash(data: Array(token.utf8)))
+        var token = token
+        token.makeContiguousUTF8()
+        return token.utf8.withContiguousStorageIfAvailable { TokenDigest(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+            ?? TokenDigest(SHA256.hash(data: Array(token.utf8)))
     }
 
     static func checksum(of bytes: [UInt8]) -> String {
-        let crc = CRC32.checksum(bytes)
+        let crc = bytes.withUnsafeBufferPointer { CRC32.checksum($0) }
         return base62(withUnsafeBytes(of: crc.bigEndian, Array.init), width: checksumLength)
     }
 
