@@ -5,11 +5,12 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: run test deps build clean-db help
+.PHONY: run test bench deps build clean-db help
 
 help:
 	@echo "make run    - install what is missing, start .keyflare/postgres, migrate, serve on :4000"
 	@echo "make test   - install what is missing, start a throwaway cluster, run every test"
+	@echo "make bench  - benchmarks against same-run references (SUITE=verify|http-auth|... for one)"
 	@echo "make clean-db - stop and delete the embedded cluster in .keyflare/"
 
 # PostgreSQL server binaries (initdb, pg_ctl, psql), libpq and zlib headers (gzip ingest) and
@@ -34,6 +35,9 @@ run: build
 
 test: deps
 	@scripts/test.sh
+
+bench: deps
+	@SUITE="$(SUITE)" scripts/bench.sh
 
 clean-db:
 	@scripts/pg-cluster.sh stop .keyflare/postgres || true

@@ -18,8 +18,14 @@ struct TokenAuthenticator: RouterMiddleware {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
         let start = ContinuousClock.now
-        defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        let token = try await verifier.verify(presented)
+        let token: VerifiedToken
+        do {
+            token = try await verifier.verify(presented)
+        } catch {
+            metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            throw error
+        }
+        metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         usage.record(token.tokenID)
         context.token = token
         return try await next(request, context)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import KeyflareCore
 import KeyflareStore
 
@@ -10,6 +11,17 @@ struct AccountController {
     struct AccountJSON: Encodable {
         let id: String
         let name: String
+    }
+
+    /// `/api/auth/check`'s body, written directly: every field is a UUID, a fixed word, a canonical
+    /// scope or a timestamp, none of which needs escaping, and this route should cost next to nothing.
+    static func check(_ token: VerifiedToken) -> Response {
+        var json = #"{"account_id":""# + token.accountID.uuidString.lowercased() + #"","expires_at":"#
+        json += token.expiresAt.map { "\"" + RFC3339.format($0) + "\"" } ?? "null"
+        json += #","scopes":["# + token.scopes.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+        json += #","token_id":""# + token.tokenID.uuidString.lowercased() + #"","type":""# + token.kind.rawValue + #""}"#
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
@@ -23,7 +35,7 @@ struct AccountController {
         }
         // Any valid token may introspect itself; no scope check, no body read.
         group.get("/auth/check") { _, context -> Response in
-            try JSONResponse.make(TokenCheckJSON(token: context.token))
+            Self.check(context.token)
         }
     }
 }

@@ -2,6 +2,7 @@ import CoreMetrics
 import KeyflareCore
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The metrics one Keyflare instance exports at `/metrics`: swift-metrics instruments backed by a
 /// Prometheus registry of this application's own (no global bootstrap, so several applications can
@@ -53,11 +54,30 @@ public final class KeyflareMetrics: VerificationObserver, Sendable {
     ///   - status: the response status code.
     ///   - duration: time from the request's arrival to its response.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let dimensions = [("route", route), ("method", method), ("status", String(status))]
-        Metrics.Counter(label: "keyflare_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Metrics.Timer(label: Self.requestDurationName, dimensions: dimensions, factory: factory).recordNanoseconds(
-            duration.nanoseconds)
+        let key = RequestKey(route: route, method: method, status: status)
+        let instruments = requestInstruments.withLock { cache in
+            if let found = cache[key] { return found }
+            let dimensions = [("route", route), ("method", method), ("status", String(status))]
+            let made = (
+                Metrics.Counter(label: "keyflare_http_requests_total", dimensions: dimensions, factory: factory),
+                Metrics.Timer(label: Self.requestDurationName, dimensions: dimensions, factory: factory)
+            )
+            cache[key] = made
+            return made
+        }
+        instruments.0.increment()
+        instruments.1.recordNanoseconds(duration.nanoseconds)
     }
+
+    /// Instruments per route, method and status, made once: looking them up in the registry on
+    /// every request cost more than the request's own work on the cheapest routes.
+    private struct RequestKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let requestInstruments = Mutex<[RequestKey: (Metrics.Counter, Metrics.Timer)]>([:])
 
     /// The Prometheus text exposition.
     public func render() -> [UInt8] {

@@ -37,24 +37,6 @@ public struct TokenJSON: Encodable, Sendable {
     }
 }
 
-/// `GET /api/auth/check`: what the presented token is and may do.
-struct TokenCheckJSON: Encodable {
-    let token: VerifiedToken
-
-    enum CodingKeys: String, CodingKey {
-        case tokenID = "token_id", accountID = "account_id", type, scopes, expiresAt = "expires_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(token.tokenID.uuidString.lowercased(), forKey: .tokenID)
-        try c.encode(token.accountID.uuidString.lowercased(), forKey: .accountID)
-        try c.encode(token.kind.rawValue, forKey: .type)
-        try c.encode(token.scopes.map(\.description), forKey: .scopes)
-        try c.encode(token.expiresAt, forKey: .expiresAt)
-    }
-}
-
 /// A source as the API shows it.
 struct SourceJSON: Encodable {
     let source: Source
