@@ -49,9 +49,15 @@ extension Array: QueryEncodable where Element: QueryEncodable {
         for (i, element) in enumerated() {
             if i > 0 { out += "," }
             out += "\""
-            for ch in element.queryText {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.append(ch)
+            let text = element.queryText
+            // Most elements (ids, timestamps, names) need no escaping; only walk those that do.
+            if text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                for ch in text {
+                    if ch == "\"" || ch == "\\" { out += "\\" }
+                    out.append(ch)
+                }
+            } else {
+                out += text
             }
             out += "\""
         }

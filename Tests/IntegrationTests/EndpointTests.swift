@@ -13,10 +13,10 @@ import Testing
         let (account, management) = try await t.account(name)
         let sourceID = try await t.source(source, account: account)
         let events = (0..<count).map { i in
-            IngestEvent(
-                timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)),
-                message: i % 2 == 0 ? "even \(i)" : "odd \(i)",
-                json: #"{"i":\#(i),"level":"\#(i % 2 == 0 ? "error" : "info")","tags":["a","b"],"ok":true}"#
+            let message = i % 2 == 0 ? "even \(i)" : "odd \(i)"
+            return IngestEvent(
+                timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)), message: message,
+                json: #"{"i":\#(i),"message":"\#(message)","level":"\#(i % 2 == 0 ? "error" : "info")","tags":["a","b"],"ok":true}"#
             )
         }
         try await t.events(events, source: sourceID, account: account)

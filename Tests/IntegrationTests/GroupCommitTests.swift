@@ -23,7 +23,7 @@ import Testing
                         let target = i == 50 ? UUID() : source
                         let event = IngestEvent(timestamp: Date(), message: "m\(i)", json: #"{"i":\#(i)}"#)
                         do {
-                            try await committer.insert([event], sourceID: target, accountID: accountID)
+                            try await committer.insert(IngestBatch(events: [event]), sourceID: target, accountID: accountID)
                             return true
                         } catch let error as KeyflareError {
                             #expect(error == .notFound("source not found"))
@@ -41,7 +41,8 @@ import Testing
         }
         // After shutdown nothing is accepted.
         await #expect(throws: KeyflareError.self) {
-            try await committer.insert([IngestEvent(timestamp: Date(), message: nil, json: "{}")], sourceID: source, accountID: accountID)
+            try await committer.insert(
+                IngestBatch(events: [IngestEvent(timestamp: Date(), message: nil, json: "{}")]), sourceID: source, accountID: accountID)
         }
     }
 }

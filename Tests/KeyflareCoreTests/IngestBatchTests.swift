@@ -5,14 +5,18 @@ import Testing
 @Suite struct IngestBatchTests {
     let now = Date(timeIntervalSince1970: 2_000_000_000)
 
-    func parse(_ text: String) throws -> [IngestEvent] {
+    func parse(_ text: String) throws -> IngestBatch {
         try IngestBatch.parse(Data(text.utf8), receivedAt: now)
     }
 
     @Test func threeShapes() throws {
         #expect(try parse(#"{"batch":[{"a":1},{"a":2}]}"#).count == 2)
+        #expect(try parse(#"{"batch":[{"a":1},{"a":2}]}"#).shape == .batch)
         #expect(try parse(#"[{"a":1},{"a":2},{"a":3}]"#).count == 3)
+        #expect(try parse(#"[{"a":1},{"a":2},{"a":3}]"#).shape == .array)
         #expect(try parse(#"{"a":1}"#).count == 1)
+        #expect(try parse(#"{"a":1}"#).shape == .single)
+        #expect(try parse(#"{"a" : 1}"#).json == #"{"a" : 1}"#, "the body is kept exactly as sent")
     }
 
     @Test func timestampsByMagnitudeAndFormat() throws {
@@ -20,18 +24,12 @@ import Testing
             #"[{"timestamp":1700000000},{"timestamp":1700000000500},{"timestamp":1700000000500000},"#
                 + #"{"timestamp":"2023-11-14T22:13:20.5Z"},{"timestamp":true},{"timestamp":"soon"},{}]"#
         )
-        let seconds = events.map(\.timestamp.timeIntervalSince1970)
+        let seconds = events.timestamps.map(\.timeIntervalSince1970)
         #expect(seconds[0] == 1_700_000_000)
         #expect(abs(seconds[1] - 1_700_000_000.5) < 1e-6)
         #expect(abs(seconds[2] - 1_700_000_000.5) < 1e-6)
         #expect(abs(seconds[3] - 1_700_000_000.5) < 1e-6)
         #expect(seconds[4...].allSatisfy { $0 == now.timeIntervalSince1970 })
-    }
-
-    @Test func messageFromEventMessageThenMessage() throws {
-        let events = try parse(#"[{"event_message":"a","message":"b"},{"message":"b"},{"message":3}]"#)
-        #expect(events.map(\.message) == ["a", "b", nil])
-        #expect(events[1].json == #"{"message":"b"}"#)
     }
 
     @Test func rejectionsNameTheProblem() {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One event ready to store: its time, its message and the whole object as JSON text.
+/// One event, for building batches in tests and tools: its time, its message and its JSON text.
 public struct IngestEvent: Sendable, Equatable {
     /// The event's own `timestamp` when it is usable, else the time it was received.
     public let timestamp: Date
@@ -20,19 +20,56 @@ public struct IngestEvent: Sendable, Equatable {
     }
 }
 
-/// Parses an ingest body in any of the three accepted shapes: `{"batch": [...]}`, `[...]`, or one
-/// event object. All or nothing: any bad event rejects the whole request.
-public enum IngestBatch {
+/// A validated ingest body: its JSON text as sent, its shape, and one resolved timestamp per event.
+///
+/// The text goes to PostgreSQL as it is (one `jsonb` parameter), which splits it into events and
+/// picks each `event_message` itself; re-serialising every event here cost more than the insert.
+public struct IngestBatch: Sendable, Equatable {
+    /// How the events are wrapped.
+    public enum Shape: String, Sendable {
+        /// `{"batch": [event, …]}`
+        case batch
+        /// `[event, …]`
+        case array
+        /// one event object
+        case single
+    }
+
     /// Most events in one request.
     public static let maxEvents = 10_000
     /// Largest body, after decompression.
     public static let maxBodyBytes = 10 * 1024 * 1024
 
-    /// Parses and validates a body.
+    /// How the events are wrapped.
+    public let shape: Shape
+    /// The body's JSON text, unchanged.
+    public let json: String
+    /// One per event, in order: the event's own `timestamp` when usable, else the receive time.
+    public let timestamps: [Date]
+
+    /// How many events.
+    public var count: Int { timestamps.count }
+
+    /// A batch made of events (for tests and tools).
+    /// - Parameters:
+    ///   - events: the events.
+    public init(events: [IngestEvent]) {
+        shape = .array
+        json = "[" + events.map(\.json).joined(separator: ",") + "]"
+        timestamps = events.map(\.timestamp)
+    }
+
+    private init(shape: Shape, json: String, timestamps: [Date]) {
+        self.shape = shape
+        self.json = json
+        self.timestamps = timestamps
+    }
+
+    /// Parses and validates a body. All or nothing: any bad event rejects the whole request.
     /// - Parameters:
     ///   - body: the JSON bytes (already decompressed).
     ///   - receivedAt: the time to use for events without a usable timestamp.
-    public static func parse(_ body: Data, receivedAt: Date) throws -> [IngestEvent] {
+    public static func parse(_ body: Data, receivedAt: Date) throws -> IngestBatch {
         let root: Any
         do {
             root = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
@@ -40,17 +77,21 @@ public enum IngestBatch {
             throw KeyflareError.badRequest("the request body is not valid JSON")
         }
         let items: [Any]
+        let shape: Shape
         if let object = root as? [String: Any] {
             if let batch = object["batch"] {
                 guard let array = batch as? [Any] else {
                     throw KeyflareError.badRequest("\"batch\" must be an array of event objects")
                 }
                 items = array
+                shape = .batch
             } else {
                 items = [object]
+                shape = .single
             }
         } else if let array = root as? [Any] {
             items = array
+            shape = .array
         } else {
             throw KeyflareError.badRequest("the body must be an event object, an array of events, or {\"batch\": [...]}")
         }
@@ -58,22 +99,15 @@ public enum IngestBatch {
         guard items.count <= maxEvents else {
             throw KeyflareError.payloadTooLarge("\(items.count) events in one request; the limit is \(maxEvents)")
         }
-        var events: [IngestEvent] = []
-        events.reserveCapacity(items.count)
+        var timestamps: [Date] = []
+        timestamps.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             guard let object = item as? [String: Any] else {
                 throw KeyflareError.badRequest("event at index \(index) is not a JSON object")
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
-            events.append(
-                IngestEvent(
-                    timestamp: timestamp(object["timestamp"]) ?? receivedAt,
-                    message: (object["event_message"] as? String) ?? (object["message"] as? String),
-                    json: String(decoding: data, as: UTF8.self)
-                )
-            )
+            timestamps.append(timestamp(object["timestamp"]) ?? receivedAt)
         }
-        return events
+        return IngestBatch(shape: shape, json: String(decoding: body, as: UTF8.self), timestamps: timestamps)
     }
 
     /// An ISO-8601 string, or a Unix epoch in seconds, milliseconds or microseconds (told apart by

@@ -46,7 +46,8 @@ public final class UsageCounter: Sendable {
     public func drain() -> [Tally] {
         tallies.withLock { tallies in
             let out = Array(tallies.values)
-            tallies.removeAll(keepingCapacity: true)
+            // Not keepingCapacity: a burst of many tokens would otherwise pin its table forever.
+            tallies = [:]
             return out
         }
     }

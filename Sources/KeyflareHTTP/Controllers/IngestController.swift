@@ -14,12 +14,12 @@ import KeyflareStore
 struct IngestController {
     let sources: SourceStore
     let committer: GroupCommitter
+    let sourceCache = SourceCache()
     static let notFound = KeyflareError.notFound("source not found")
     static let sourceHeader = HTTPField.Name("X-Source")!
 
-    struct Logged: Encodable {
-        let message = "Logged!"
-    }
+    /// The success body, made once.
+    static let logged = ByteBuffer(string: #"{"message":"Logged!"}"#)
 
     func addRoutes(to router: RouterGroup<TokenContext>, paths: [RouterPath]) {
         for path in paths {
@@ -33,8 +33,14 @@ struct IngestController {
         try context.token.requireIngest(into: source.id)
         let body = try await readBody(request)
         let batch = try IngestBatch.parse(body, receivedAt: receivedAt)
-        try await committer.insert(batch, sourceID: source.id, accountID: context.token.accountID)
-        return try JSONResponse.make(Logged())
+        do {
+            try await committer.insert(batch, sourceID: source.id, accountID: context.token.accountID)
+        } catch let error as KeyflareError where error.status == .notFound {
+            sourceCache.forget(id: source.id, accountID: context.token.accountID)
+            throw error
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.logged))
     }
 
     /// `?source=<uuid>`, else `?source_name=<name>`, else the `X-Source: <uuid>` header.
@@ -44,12 +50,12 @@ struct IngestController {
         let found: Source?
         if let value = query["source"].map(String.init), !value.isEmpty {
             guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("source must be a source id (a UUID)") }
-            found = try await sources.find(id: id, accountID: accountID)
+            found = try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
         } else if let name = query["source_name"].map(String.init), !name.isEmpty {
             found = try await sources.find(name: name, accountID: accountID)
         } else if let value = request.headers[Self.sourceHeader], !value.isEmpty {
             guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("X-Source must be a source id (a UUID)") }
-            found = try await sources.find(id: id, accountID: accountID)
+            found = try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
         } else {
             throw KeyflareError.badRequest("no source given: use ?source=<id>, ?source_name=<name> or the X-Source header")
         }

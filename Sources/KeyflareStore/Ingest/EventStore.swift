@@ -12,30 +12,59 @@ public struct EventStore: Sendable {
         self.pool = pool
     }
 
-    /// Inserts a whole batch in one statement: either every event is stored or none is. The source
-    /// is re-checked against the account inside the statement (through the composite foreign key), so
-    /// a source deleted meanwhile stores nothing.
+    /// Inserts one batch in one statement: all of it or none.
     /// - Parameters:
-    ///   - events: the parsed events.
+    ///   - batch: the events.
     ///   - sourceID: the target source.
     ///   - accountID: its account.
-    public func insert(_ events: [IngestEvent], sourceID: UUID, accountID: UUID) async throws {
-        let timestamps = events.map(\.timestamp)
-        let messages = events.map { $0.message ?? "" }
-        let hasMessage = events.map { $0.message != nil }
-        let bodies = events.map(\.json)
-        do {
-            try await pool.query(
-                """
-                INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
-                SELECT \(accountID), \(sourceID), e.ts, CASE WHEN e.has THEN e.msg END, e.body
-                FROM unnest(\(timestamps)::timestamptz[], \(messages)::text[], \(hasMessage)::bool[], \(bodies)::jsonb[])
-                    AS e (ts, msg, has, body)
-                """
-            )
-        } catch let error as PQError where error.sqlState == "23503" {
-            throw KeyflareError.notFound("source not found")
+    public func insert(_ batch: IngestBatch, sourceID: UUID, accountID: UUID) async throws {
+        try await insert([(batch, sourceID, accountID)])
+    }
+
+    /// Inserts several requests' batches in one statement (group commit uses this). The bodies
+    /// travel as one JSON array of the request bodies, exactly as sent, and PostgreSQL splits them
+    /// into events and picks each `event_message`; each event's timestamp comes from the flat array,
+    /// at its batch's offset. The composite foreign key checks that every event's source belongs to
+    /// its account, so a source deleted meanwhile makes the statement fail (23503).
+    /// - Parameters:
+    ///   - batches: each batch with its source and account.
+    public func insert(_ batches: [(batch: IngestBatch, sourceID: UUID, accountID: UUID)]) async throws {
+        var accounts: [UUID] = []
+        var sources: [UUID] = []
+        var shapes: [String] = []
+        var offsets: [Int] = []
+        var timestamps: [Date] = []
+        var documents = "["
+        for (i, item) in batches.enumerated() {
+            accounts.append(item.accountID)
+            sources.append(item.sourceID)
+            shapes.append(item.batch.shape.rawValue)
+            offsets.append(timestamps.count)
+            timestamps += item.batch.timestamps
+            if i > 0 { documents += "," }
+            documents += item.batch.json
         }
+        documents += "]"
+        try await pool.query(
+            """
+            WITH requests AS (
+                SELECT * FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(shapes)::text[], \(offsets)::int[])
+                    WITH ORDINALITY AS r (account_id, source_id, shape, ts_offset, n)
+            ), documents AS (
+                SELECT d.doc, d.n FROM jsonb_array_elements(\(documents)::jsonb) WITH ORDINALITY AS d (doc, n)
+            )
+            INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
+            SELECT r.account_id, r.source_id, (\(timestamps)::timestamptz[])[r.ts_offset + e.i],
+                   CASE WHEN jsonb_typeof(e.value -> 'event_message') = 'string' THEN e.value ->> 'event_message'
+                        WHEN jsonb_typeof(e.value -> 'message') = 'string' THEN e.value ->> 'message' END,
+                   e.value
+            FROM requests r
+            JOIN documents d ON d.n = r.n
+            CROSS JOIN LATERAL jsonb_array_elements(
+                CASE r.shape WHEN 'batch' THEN d.doc -> 'batch' WHEN 'single' THEN jsonb_build_array(d.doc) ELSE d.doc END
+            ) WITH ORDINALITY AS e (value, i)
+            """
+        )
     }
 
     /// How many events a source holds (for tests and reports).

@@ -15,7 +15,7 @@ import Synchronization
 /// batch fails only its own request.
 public final class GroupCommitter: Service, Sendable {
     private struct Pending: Sendable {
-        let events: [IngestEvent]
+        let batch: IngestBatch
         let sourceID: UUID
         let accountID: UUID
         let continuation: CheckedContinuation<Void, any Error>
@@ -52,12 +52,12 @@ public final class GroupCommitter: Service, Sendable {
 
     /// Stores a batch; returns once it is committed.
     /// - Parameters:
-    ///   - events: the events, all for one source.
+    ///   - batch: the events, all for one source.
     ///   - sourceID: the source.
     ///   - accountID: its account.
-    public func insert(_ events: [IngestEvent], sourceID: UUID, accountID: UUID) async throws {
+    public func insert(_ batch: IngestBatch, sourceID: UUID, accountID: UUID) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let pending = Pending(events: events, sourceID: sourceID, accountID: accountID, continuation: continuation)
+            let pending = Pending(batch: batch, sourceID: sourceID, accountID: accountID, continuation: continuation)
             enum Action {
                 case handTo(CheckedContinuation<[Pending], Never>)
                 case queued
@@ -67,7 +67,7 @@ public final class GroupCommitter: Service, Sendable {
                 if state.closed { return .closed }
                 if let writer = state.idleWriters.popLast() { return .handTo(writer) }
                 state.queue.append(pending)
-                state.queuedEvents += events.count
+                state.queuedEvents += batch.count
                 return .queued
             }
             switch action {
@@ -78,22 +78,43 @@ public final class GroupCommitter: Service, Sendable {
         }
     }
 
-    /// Runs the writers until graceful shutdown, then commits what is queued and stops.
+    /// Runs the writers until graceful shutdown, then commits what is queued and stops. If the task
+    /// is cancelled instead (a service group tearing down after another service failed), queued
+    /// batches are refused rather than left waiting.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<writers {
-                    group.addTask { await self.writerLoop() }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<writers {
+                        group.addTask { await self.writerLoop() }
+                    }
                 }
+            } onGracefulShutdown: {
+                self.close(refusingQueued: false)
             }
-        } onGracefulShutdown: {
-            let idle = self.state.withLock { state in
-                state.closed = true
-                let idle = state.idleWriters
-                state.idleWriters = []
-                return idle
+        } onCancel: {
+            self.close(refusingQueued: true)
+        }
+    }
+
+    /// Stops taking batches and wakes idle writers; queued batches are either still committed (a
+    /// graceful shutdown) or refused (cancellation).
+    private func close(refusingQueued: Bool) {
+        let (idle, refused) = state.withLock { state in
+            state.closed = true
+            let idle = state.idleWriters
+            state.idleWriters = []
+            var refused: [Pending] = []
+            if refusingQueued {
+                refused = state.queue
+                state.queue = []
+                state.queuedEvents = 0
             }
-            for writer in idle { writer.resume(returning: []) }
+            return (idle, refused)
+        }
+        for writer in idle { writer.resume(returning: []) }
+        for pending in refused {
+            pending.continuation.resume(throwing: KeyflareError.unavailable("the server is shutting down"))
         }
     }
 
@@ -110,8 +131,8 @@ public final class GroupCommitter: Service, Sendable {
             guard !state.queue.isEmpty else { return state.closed ? [] : nil }
             var count = 0
             var end = 0
-            while end < state.queue.count, end == 0 || count + state.queue[end].events.count <= maxEventsPerCommit {
-                count += state.queue[end].events.count
+            while end < state.queue.count, end == 0 || count + state.queue[end].batch.count <= maxEventsPerCommit {
+                count += state.queue[end].batch.count
                 end += 1
             }
             let batch = Array(state.queue[..<end])
@@ -155,36 +176,16 @@ public final class GroupCommitter: Service, Sendable {
     }
 
     private static func translate(_ error: any Error) -> any Error {
-        if let error = error as? PQError, error.sqlState == "23503" { return KeyflareError.notFound("source not found") }
-        return error
+        guard let error = error as? PQError else { return error }
+        switch error.sqlState {
+        case "23503": return KeyflareError.notFound("source not found")
+        // JSON that Foundation accepts but jsonb refuses, such as \u0000 in a string.
+        case "22P05", "22P02", "22021": return KeyflareError.badRequest("an event holds data PostgreSQL cannot store: \(error.message)")
+        default: return error
+        }
     }
 
-    /// One INSERT for every event of every batch; the composite foreign key checks that each event's
-    /// source belongs to its account.
     private func write(_ batch: [Pending]) async throws {
-        var accounts: [UUID] = []
-        var sources: [UUID] = []
-        var timestamps: [Date] = []
-        var messages: [String] = []
-        var hasMessage: [Bool] = []
-        var bodies: [String] = []
-        for pending in batch {
-            for event in pending.events {
-                accounts.append(pending.accountID)
-                sources.append(pending.sourceID)
-                timestamps.append(event.timestamp)
-                messages.append(event.message ?? "")
-                hasMessage.append(event.message != nil)
-                bodies.append(event.json)
-            }
-        }
-        try await pool.query(
-            """
-            INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
-            SELECT e.account_id, e.source_id, e.ts, CASE WHEN e.has THEN e.msg END, e.body
-            FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(timestamps)::timestamptz[], \(messages)::text[],
-                        \(hasMessage)::bool[], \(bodies)::jsonb[]) AS e (account_id, source_id, ts, msg, has, body)
-            """
-        )
+        try await EventStore(pool: pool).insert(batch.map { ($0.batch, $0.sourceID, $0.accountID) })
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import Synchronization
 
 /// Access tokens in PostgreSQL. Every query is scoped by account; the secret is never stored.
 public struct AccessTokenStore: Sendable {
@@ -208,10 +209,20 @@ public struct AccessTokenStore: Sendable {
     }
 
     static func scopes(_ row: Row) throws -> [Scope] {
+        guard let text = row["scopes"] else { return [] }
+        if let shared = internedScopes.withLock({ $0[text] }) { return shared }
         // Stored scopes are canonical; one that no longer parses (it cannot, short of manual edits)
         // is dropped rather than granting anything.
-        try row.decode("scopes", as: [String].self).compactMap { try? Scope(parsing: $0) }
+        let scopes = try row.decode("scopes", as: [String].self).compactMap { try? Scope(parsing: $0) }
+        internedScopes.withLock { table in
+            if table.count < 10_000 { table[text] = scopes }
+        }
+        return scopes
     }
+
+    /// Scope lists by their stored text: most tokens share a handful of scope sets, and a cache of
+    /// 100,000 tokens then holds a handful of arrays instead of 100,000 copies.
+    static let internedScopes = Mutex<[String: [Scope]]>([:])
 
     static func decode(_ row: Row) throws -> AccessToken {
         AccessToken(

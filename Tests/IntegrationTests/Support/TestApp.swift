@@ -83,7 +83,7 @@ struct TestApp {
     }
 
     func events(_ events: [IngestEvent], source: UUID, account: UUID) async throws {
-        try await EventStore(pool: pool).insert(events, sourceID: source, accountID: account)
+        try await EventStore(pool: pool).insert(IngestBatch(events: events), sourceID: source, accountID: account)
     }
 
     func eventCount(source: UUID) async throws -> Int {
