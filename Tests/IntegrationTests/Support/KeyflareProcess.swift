@@ -57,17 +57,35 @@ struct KeyflareProcess {
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
+        // Read both pipes on threads of their own: these reads block, and on the cooperative pool
+        // they could starve the very tasks that enforce the timeout below.
+        let stdoutText = LockedText()
+        let stderrText = LockedText()
+        let readers = [(out, stdoutText), (err, stderrText)].map { pipe, text in
+            let thread = Thread {
+                let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
+                text.append(String(decoding: data ?? Data(), as: UTF8.self))
+            }
+            thread.start()
+            return thread
+        }
+        _ = readers
         let deadline = Date().addingTimeInterval(timeout)
-        // Read both pipes to the end off the cooperative pool (they block).
-        let (stdout, stderr) = try await Task.detached {
-            async let o = out.fileHandleForReading.readToEnd()
-            async let e = err.fileHandleForReading.readToEnd()
-            return (try await o ?? Data(), try await e ?? Data())
-        }.value
         while process.isRunning {
-            if Date() > deadline { process.terminate() }
+            if Date() > deadline {
+                process.terminate()
+                try await Task.sleep(for: .seconds(2))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
+        // Give the readers a moment to collect the last bytes after the pipes close.
+        for _ in 0..<100 where stdoutText.value.isEmpty && stderrText.value.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        let stdout = Data(stdoutText.value.utf8)
+        let stderr = Data(stderrText.value.utf8)
         return Output(
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: stderr, as: UTF8.self)
