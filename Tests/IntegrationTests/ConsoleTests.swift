@@ -41,6 +41,16 @@ import Testing
 
     static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
+    /// Opens the sign-in page: headers carrying its CSRF cookie, and the form's CSRF token.
+    func loginForm(_ client: some TestClientProtocol) async throws -> (HTTPFields, String) {
+        var browser = Browser()
+        let page = try await client.send("/console/login")
+        browser.remember(page.headers)
+        var headers = Self.formHeaders
+        for field in browser.cookieHeader { headers.append(field) }
+        return (headers, try #require(Self.hidden("_csrf", in: page.body)))
+    }
+
     /// Signs in through the form and returns the browser state and the session's CSRF token.
     func signIn(_ client: some TestClientProtocol, email: String) async throws -> (Browser, String) {
         var browser = Browser()
@@ -87,12 +97,7 @@ import Testing
         defer { Task { await t.close() } }
         let (accountID, email) = try await user(t)
         try await t.application().test(.router) { client throws in
-            var browser = Browser()
-            let page = try await client.send("/console/login")
-            browser.remember(page.headers)
-            let csrf = try #require(Self.hidden("_csrf", in: page.body))
-            var headers = Self.formHeaders
-            for field in browser.cookieHeader { headers.append(field) }
+            let (headers, csrf) = try await loginForm(client)
             for (mail, password) in [(email, "wrong password"), ("nobody@example.test", Self.password)] {
                 let failed = try await client.send(
                     "/console/login", method: .post, headers: headers, body: Self.form([("_csrf", csrf), ("email", mail), ("password", password)]))
@@ -130,12 +135,7 @@ import Testing
         defer { Task { await t.close() } }
         let (_, email) = try await user(t)
         try await t.application().test(.router) { client throws in
-            var browser = Browser()
-            let page = try await client.send("/console/login")
-            browser.remember(page.headers)
-            let csrf = try #require(Self.hidden("_csrf", in: page.body))
-            var headers = Self.formHeaders
-            for field in browser.cookieHeader { headers.append(field) }
+            let (headers, csrf) = try await loginForm(client)
             for _ in 0..<SessionStore.maxFailuresPerEmail {
                 let failed = try await client.send(
                     "/console/login", method: .post, headers: headers, body: Self.form([("_csrf", csrf), ("email", email), ("password", "nope")]))
