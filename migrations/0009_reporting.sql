@@ -78,12 +78,14 @@ COMMENT ON COLUMN reporting.ingest_daily.source_name IS 'Source name.';
 COMMENT ON COLUMN reporting.ingest_daily.day IS 'UTC day the events arrived.';
 COMMENT ON COLUMN reporting.ingest_daily.events IS 'Events stored that day and still present.';
 
--- The role is cluster-wide, so it may exist already (another Keyflare database in the cluster).
+-- The role is cluster-wide, so it may exist already (another Keyflare database in the cluster),
+-- or be being created right now by another database's migration: the advisory lock that serialises
+-- migrations is per database, so a concurrent creation surfaces as a unique violation.
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keyflare_reporting') THEN
-        CREATE ROLE keyflare_reporting NOLOGIN;
-    END IF;
+    CREATE ROLE keyflare_reporting NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;
 END;
 $$;
 

@@ -46,6 +46,27 @@ import Testing
         for pool in pools { await pool.close() }
     }
 
+    @Test func severalDatabasesInOneClusterMigrateAtOnce() async throws {
+        // Roles are cluster-wide while the migration lock is per database: databases migrating at
+        // the same moment must not trip over each other's CREATE ROLE.
+        let databases = try await withThrowingTaskGroup(of: TestDatabase.self) { group in
+            for _ in 0..<4 { group.addTask { try await TestDatabase.empty() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let migrator = try migrator()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for db in databases {
+                group.addTask {
+                    let pool = db.pool(max: 1)
+                    let applied = try await migrator.migrate(on: pool).count
+                    await pool.close()
+                    #expect(applied == migrator.migrations.count)
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     @Test func failingMigrationRollsBackAndIsNotRecorded() async throws {
         let db = try await TestDatabase.empty()
         let pool = db.pool()

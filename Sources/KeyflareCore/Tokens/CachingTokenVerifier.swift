@@ -41,15 +41,12 @@ public final class CachingTokenVerifier: TokenVerifier {
     /// - Parameters:
     ///   - token: the secret as presented.
     public func verifyCached(_ token: String) throws -> VerifiedToken? {
-        let digest = try TokenRejection.digestIfWellFormed(token)
-        guard let entry = cache.get(digest) else { return nil }
-        observer?.cacheHit()
-        return try Self.validate(entry)
+        try fromCache(TokenRejection.digestIfWellFormed(token))
     }
 
     public func verify(_ token: String) async throws -> VerifiedToken {
-        if let verified = try verifyCached(token) { return verified }
-        let digest = TokenFormat.digest(of: token)
+        let digest = try TokenRejection.digestIfWellFormed(token)
+        if let verified = try fromCache(digest) { return verified }
         observer?.cacheMiss()
         // Read before the lookup: an invalidation that lands while we are away changes it, and the
         // stale result is then not stored.
@@ -57,6 +54,12 @@ public final class CachingTokenVerifier: TokenVerifier {
         let entry: TokenCache.Entry = try await lookup.lookup(digest).map { .found($0) } ?? .unknown
         if let pauseBeforeFill { await pauseBeforeFill() }
         cache.insert(entry, for: digest, generation: generation)
+        return try Self.validate(entry)
+    }
+
+    private func fromCache(_ digest: TokenDigest) throws -> VerifiedToken? {
+        guard let entry = cache.get(digest) else { return nil }
+        observer?.cacheHit()
         return try Self.validate(entry)
     }
 
