@@ -26,7 +26,7 @@ bin=$(swift build --show-bin-path)/keyflare
 db="kf_browser_$$"
 psql -qX "$admin_url" -c "CREATE DATABASE $db" >/dev/null
 url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$admin_url" "$db")
-export KEYFLARE_DATABASE_URL=$url KEYFLARE_LOG_LEVEL=warning
+export KEYFLARE_DATABASE_URL=$url KEYFLARE_LOG_LEVEL=warning KEYFLARE_DRAIN_SECONDS=0
 "$bin" migrate >/dev/null
 
 password="browser-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -33,6 +33,8 @@ fi
 echo "console: http://${KEYFLARE_HOST:-127.0.0.1}:${KEYFLARE_PORT:-4000}/console (sign in as demo@keyflare.local)"
 echo "demo credentials: $(cat "$demo")"
 echo "serving on http://${KEYFLARE_HOST:-127.0.0.1}:${KEYFLARE_PORT:-4000} (Ctrl-C to stop)"
+# Locally, Ctrl-C should stop at once rather than drain for a load balancer.
+export KEYFLARE_DRAIN_SECONDS=${KEYFLARE_DRAIN_SECONDS:-0}
 # Not exec: the EXIT trap must still stop the cluster after the server exits.
 "$bin" serve &
 server=$!

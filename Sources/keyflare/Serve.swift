@@ -4,6 +4,7 @@ import KeyflareCore
 import KeyflareHTTP
 import KeyflareWeb
 import Logging
+import ServiceLifecycle
 
 /// `keyflare serve`: run the HTTP API.
 struct Serve: AsyncParsableCommand {
@@ -36,7 +37,13 @@ struct Serve: AsyncParsableCommand {
             let logger = Logger(label: "keyflare")
             let app = try KeyflareApp(
                 configuration: configuration, migrate: migrate, logger: logger, installers: [WebConsole.install])
-            try await app.application.runService()
+            // The drainer is listed last, so graceful shutdown reaches it first: /readyz goes to 503
+            // and the instance keeps serving for KEYFLARE_DRAIN_SECONDS before the application stops.
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [app.application, Drainer(readiness: app.readiness, seconds: configuration.drainSeconds, logger: logger)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         }
     }
 }

@@ -139,6 +139,27 @@ import Testing
         #expect(try await server.terminate() == 0)
     }
 
+    @Test func sigtermDrainsBeforeShuttingDown() async throws {
+        let db = try await TestDatabase.migrated()
+        let server = try ServerProcess(env: ["KEYFLARE_DATABASE_URL": db.url, "KEYFLARE_DRAIN_SECONDS": "2"])
+        try await server.waitUntilListening()
+        #expect(try await server.waitFor("/readyz", status: 200))
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.process.terminate()
+        // At once: not ready, "draining"; still serving.
+        #expect(try await server.waitFor("/readyz", status: 503, timeout: 1))
+        let (status, body) = try await server.get("/readyz")
+        #expect(status == 503)
+        #expect(body.contains("draining"))
+        #expect(try await server.get("/healthz").0 == 200)
+        // Then it exits cleanly, after the drain period.
+        while server.process.isRunning, clock.now - start < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!server.process.isRunning)
+        #expect(server.process.terminationStatus == 0)
+        #expect(clock.now - start >= .seconds(2))
+    }
+
     @Test func serveKeepsRetryingAnUnreachableDatabase() async throws {
         let server = try ServerProcess(env: ["KEYFLARE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"])
         try await server.waitUntilListening()

@@ -37,6 +37,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var queryTimeoutSeconds: Double
     /// How often usage counts are written to the database, in seconds (at most 10).
     public var usageFlushSeconds: Double
+    /// Seconds an instance keeps serving after SIGTERM, with `/readyz` at 503, before shutting down.
+    public var drainSeconds: Double
     /// The address people reach Keyflare at; an `https` one makes console cookies `Secure`.
     public var publicURL: String?
 
@@ -57,6 +59,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         queryTimeoutSeconds = 5
         usageFlushSeconds = 10
         publicURL = nil
+        drainSeconds = 5
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -92,6 +95,12 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         }
         migrationsDirectory = value("KEYFLARE_MIGRATIONS_DIR")
         publicURL = value("KEYFLARE_PUBLIC_URL")
+        if let drain = value("KEYFLARE_DRAIN_SECONDS") {
+            guard let seconds = Double(drain), (0...600).contains(seconds) else {
+                throw ConfigurationError("KEYFLARE_DRAIN_SECONDS must be a number of seconds from 0 to 600")
+            }
+            drainSeconds = seconds
+        }
         if let size = value("KEYFLARE_TOKEN_CACHE_SIZE") {
             guard let n = Int(size), n >= 1 else {
                 throw ConfigurationError("KEYFLARE_TOKEN_CACHE_SIZE must be a positive number")

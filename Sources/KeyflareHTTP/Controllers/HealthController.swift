@@ -20,6 +20,9 @@ struct HealthController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Status(status: "ok") }
         router.get("/readyz") { _, _ -> Response in
+            if readiness.isDraining {
+                return ErrorResponse.response(status: .serviceUnavailable, message: "draining")
+            }
             guard readiness.isReady else {
                 return ErrorResponse.response(status: .serviceUnavailable, message: "not ready: waiting for the database")
             }

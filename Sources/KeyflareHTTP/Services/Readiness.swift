@@ -4,6 +4,7 @@ import Synchronization
 public final class Readiness: Sendable {
     private let ready = Atomic<Bool>(false)
     private let listenerUp = Atomic<Bool>(false)
+    private let draining = Atomic<Bool>(false)
 
     /// A new, not-yet-ready state.
     public init() {}
@@ -15,6 +16,12 @@ public final class Readiness: Sendable {
     /// - Parameters:
     ///   - value: the new state.
     public func set(_ value: Bool) { ready.store(value, ordering: .releasing) }
+
+    /// True once shutdown has begun: `/readyz` answers 503 "draining".
+    public var isDraining: Bool { draining.load(ordering: .acquiring) }
+
+    /// Marks the instance as draining.
+    public func startDraining() { draining.store(true, ordering: .releasing) }
 
     /// True while the token-invalidation LISTEN connection is listening.
     public var isListenerUp: Bool { listenerUp.load(ordering: .acquiring) }

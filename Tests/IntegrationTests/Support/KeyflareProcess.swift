@@ -36,6 +36,7 @@ struct KeyflareProcess {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYFLARE_") }
         env["KEYFLARE_MIGRATIONS_DIR"] = TestDatabase.migrationsDirectory
         env["KEYFLARE_LOG_LEVEL"] = "info"
+        env["KEYFLARE_DRAIN_SECONDS"] = "0"
         for (k, v) in extra { env[k] = v }
         return env
     }
