@@ -60,8 +60,7 @@ import Testing
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
         let (accountID, _) = try await t.account()
-        let upstreamPort = try #require(URLComponents(string: t.db.url)?.port)
-        let proxy = try TCPProxy(upstreamPort: upstreamPort)
+        let proxy = try t.proxy()
         defer { proxy.stop() }
         let b = try t.instance(configure: { $0.listenDatabaseURL = proxy.url(for: t.db.url) })
         let token = try await t.token([.ingest], account: accountID)
@@ -102,8 +101,7 @@ import Testing
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
         let (accountID, _) = try await t.account()
-        let upstreamPort = try #require(URLComponents(string: t.db.url)?.port)
-        let proxy = try TCPProxy(upstreamPort: upstreamPort)
+        let proxy = try t.proxy()
         defer { proxy.stop() }
         let detection = 2.0
         let b = try t.instance(configure: {

@@ -62,15 +62,15 @@ struct KeyflareProcess {
         // they could starve the very tasks that enforce the timeout below.
         let stdoutText = LockedText()
         let stderrText = LockedText()
-        let readers = [(out, stdoutText), (err, stderrText)].map { pipe, text in
-            let thread = Thread {
-                let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
+        let readers = DispatchGroup()
+        for (pipe, text) in [(out, stdoutText), (err, stderrText)] {
+            readers.enter()
+            Thread {
+                let data = (try? pipe.fileHandleForReading.readToEnd()) ?? nil
                 text.append(String(decoding: data ?? Data(), as: UTF8.self))
-            }
-            thread.start()
-            return thread
+                readers.leave()
+            }.start()
         }
-        _ = readers
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
@@ -80,11 +80,10 @@ struct KeyflareProcess {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Give the readers a moment to collect the last bytes after the pipes close.
-        for _ in 0..<100 where stdoutText.value.isEmpty && stderrText.value.isEmpty {
-            try await Task.sleep(for: .milliseconds(5))
+        // Both pipes reach end-of-file once the process (and anything it spawned) is gone.
+        await withCheckedContinuation { continuation in
+            readers.notify(queue: .global()) { continuation.resume() }
         }
-        try await Task.sleep(for: .milliseconds(20))
         let stdout = Data(stdoutText.value.utf8)
         let stderr = Data(stderrText.value.utf8)
         return Output(

@@ -44,6 +44,14 @@ struct TestApp {
             installers: [WebConsole.install])
     }
 
+    /// A fault-injecting proxy in front of this test's database server.
+    func proxy() throws -> TCPProxy {
+        guard let port = URLComponents(string: db.url)?.port else {
+            throw KeyflareProcess.CLIError("the test database URL has no port")
+        }
+        return try TCPProxy(upstreamPort: port)
+    }
+
     /// The backend pid of an instance's LISTEN connection, once it is connected.
     func listenerPID(of app: KeyflareApp) async throws -> Int? {
         try await pool.query(
