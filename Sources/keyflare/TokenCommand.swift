@@ -11,8 +11,8 @@ import PQ
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "List, create, revoke and roll an account's access tokens.",
-        subcommands: [List.self, Create.self, Revoke.self, Roll.self]
+        abstract: "List, create, revoke and roll an account's access tokens; generate one offline for seeding.",
+        subcommands: [List.self, Create.self, Revoke.self, Roll.self, Generate.self]
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -140,6 +140,24 @@ struct TokenCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension TokenCommand {
+    /// `keyflare token generate`: a fresh secret in Keyflare's format, made offline and stored
+    /// nowhere, for KEYFLARE_PUBLIC_ACCESS_TOKEN / KEYFLARE_PRIVATE_ACCESS_TOKEN.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a fresh token secret (offline; nothing is stored) for single-tenant seeding.")
+
+        @Option(name: .customLong("type"), help: "public or private.")
+        var kind: TokenKind
+
+        func run() {
+            print(TokenFormat.generate(kind: kind))
+        }
+    }
+}
+
+extension TokenKind: ExpressibleByArgument {}
 
 /// A plain-text table of tokens, for people.
 enum TokenTable {

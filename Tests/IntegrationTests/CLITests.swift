@@ -1,4 +1,5 @@
 import Foundation
+import KeyflareCore
 import PQ
 import Testing
 
@@ -15,12 +16,31 @@ import Testing
     @Test func everyCommandHasHelp() async throws {
         for command in [
             [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["token"], ["token", "list"], ["token", "create"],
-            ["token", "revoke"], ["token", "roll"],
+            ["token", "revoke"], ["token", "roll"], ["token", "generate"],
         ] {
             let output = try await KeyflareProcess.run(command + ["--help"])
             #expect(output.status == 0, "\(command)")
             #expect(output.stdout.contains("USAGE:"), "\(command)")
         }
+    }
+
+    @Test func tokenGeneratePrintsAFreshTokenOfTheKindOffline() async throws {
+        var seen = Set<String>()
+        for kind in ["public", "private"] {
+            for _ in 0..<2 {
+                // No database configured: generating needs none.
+                let output = try await KeyflareProcess.run(["token", "generate", "--type", kind], env: ["KEYFLARE_DATABASE_URL": ""])
+                #expect(output.status == 0, "\(output.stderr)")
+                let token = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(try TokenFormat.check(token).get().rawValue == kind)
+                seen.insert(token)
+            }
+        }
+        #expect(seen.count == 4)
+        let bad = try await KeyflareProcess.run(["token", "generate", "--type", "secret"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("public"))
+        #expect(try await KeyflareProcess.run(["token", "generate"]).status != 0)
     }
 
     @Test func malformedDatabaseURLIsOneClearLine() async throws {

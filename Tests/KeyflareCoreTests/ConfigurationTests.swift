@@ -31,6 +31,44 @@ import Testing
         }
     }
 
+    @Test func singleTenantSeedTokensMustBeKeyflareTokensOfTheirKind() throws {
+        let publicToken = TokenFormat.generate(kind: .public)
+        let privateToken = TokenFormat.generate(kind: .private)
+        let seeded = try KeyflareConfiguration(environment: [
+            "KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": publicToken,
+            "KEYFLARE_PRIVATE_ACCESS_TOKEN": privateToken,
+        ])
+        #expect(seeded.singleTenant)
+        #expect(seeded.seedTokens == [.public: publicToken, .private: privateToken])
+        // Printing or dumping the settings never shows a secret.
+        var dumped = ""
+        dump(seeded, to: &dumped)
+        for text in ["\(seeded)", dumped] { #expect(!text.contains(publicToken) && !text.contains(privateToken)) }
+        #expect(try KeyflareConfiguration(environment: ["KEYFLARE_SINGLE_TENANT": "1"]).seedTokens.isEmpty)
+        #expect(try !KeyflareConfiguration(environment: [:]).singleTenant)
+
+        var corrupted = Array(privateToken)
+        corrupted[10] = corrupted[10] == "a" ? "b" : "a"
+        let bad: [[String: String]] = [
+            ["KEYFLARE_SINGLE_TENANT": "maybe"],
+            // Seeding without single-tenant mode.
+            ["KEYFLARE_PUBLIC_ACCESS_TOKEN": publicToken],
+            // The wrong kind for the variable.
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": privateToken],
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": publicToken],
+            // Not Keyflare's format, or a bad checksum.
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": "my-own-secret-value"],
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": String(corrupted)],
+        ]
+        for environment in bad {
+            let error = #expect(throws: ConfigurationError.self) { try KeyflareConfiguration(environment: environment) }
+            // The message never repeats a secret.
+            for value in environment.values where value.hasPrefix("kf_") || value.hasPrefix("my-") {
+                #expect(error?.message.contains(value) == false)
+            }
+        }
+    }
+
     @Test func emailsAreValidated() throws {
         #expect(try User.validateEmail(" a@b.co ") == "a@b.co")
         for bad in ["", "a", "a@b", "@b.co", "a@.co", "a b@c.co", "a@b@c.co"] {

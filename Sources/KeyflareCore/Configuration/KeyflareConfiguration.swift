@@ -41,6 +41,10 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var drainSeconds: Double
     /// The address people reach Keyflare at; an `https` one makes console cookies `Secure`.
     public var publicURL: String?
+    /// Whether a default account is created on first start, for installs embedding Keyflare.
+    public var singleTenant: Bool
+    /// Exact secrets of the tokens seeded into the single-tenant account, by kind (secret values).
+    public var seedTokens: [TokenKind: String]
 
     /// Settings with every default.
     public init() {
@@ -60,6 +64,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         usageFlushSeconds = 10
         publicURL = nil
         drainSeconds = 5
+        singleTenant = false
+        seedTokens = [:]
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -113,6 +119,25 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         queryTimeoutSeconds = try Self.seconds(value("KEYFLARE_QUERY_TIMEOUT"), name: "KEYFLARE_QUERY_TIMEOUT") ?? queryTimeoutSeconds
         usageFlushSeconds = try Self.seconds(value("KEYFLARE_USAGE_FLUSH_SECONDS"), name: "KEYFLARE_USAGE_FLUSH_SECONDS") ?? usageFlushSeconds
         guard usageFlushSeconds <= 10 else { throw ConfigurationError("KEYFLARE_USAGE_FLUSH_SECONDS must be at most 10") }
+        if let flag = value("KEYFLARE_SINGLE_TENANT") {
+            switch flag.lowercased() {
+            case "true", "1", "yes", "on": singleTenant = true
+            case "false", "0", "no", "off": singleTenant = false
+            default: throw ConfigurationError("KEYFLARE_SINGLE_TENANT must be true or false")
+            }
+        }
+        for (kind, name) in [(TokenKind.public, "KEYFLARE_PUBLIC_ACCESS_TOKEN"), (.private, "KEYFLARE_PRIVATE_ACCESS_TOKEN")] {
+            guard let token = value(name) else { continue }
+            // The message never repeats the value: it is a secret.
+            guard singleTenant else { throw ConfigurationError("\(name) needs KEYFLARE_SINGLE_TENANT=true") }
+            switch TokenFormat.check(token) {
+            case .success(kind): seedTokens[kind] = token
+            case .success:
+                throw ConfigurationError("\(name) must be a \(kind) token (starting \(kind.prefix)); `keyflare token generate --type \(kind)` prints one")
+            case .failure:
+                throw ConfigurationError("\(name) is not a Keyflare token; `keyflare token generate --type \(kind)` prints one")
+            }
+        }
     }
 
     private static func seconds(_ text: String?, name: String) throws -> Double? {
@@ -136,6 +161,17 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         }
         return port
     }
+}
+
+extension KeyflareConfiguration: CustomStringConvertible, CustomReflectable {
+    /// The settings without their secrets (database URLs may hold passwords; seeded tokens are
+    /// secrets), for any log line or dump that prints a configuration.
+    public var description: String {
+        "KeyflareConfiguration(host: \(host), port: \(port), poolSize: \(poolSize), singleTenant: \(singleTenant), "
+            + "seedTokens: \(seedTokens.keys.map(\.rawValue).sorted()), databaseURL: \(databaseURL == nil ? "unset" : "set"))"
+    }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
 /// A setting that cannot be used; the message is one line, for a person.

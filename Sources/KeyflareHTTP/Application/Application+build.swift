@@ -76,7 +76,7 @@ public struct KeyflareApp: Sendable {
         )
         let startup = DatabaseStartup(
             pool: pool, migrator: Migrator(migrations: migrations, logger: logger), migrate: migrate,
-            readiness: readiness, logger: logger
+            readiness: readiness, seedTokens: configuration.singleTenant ? configuration.seedTokens : nil, logger: logger
         )
         let listener = TokenInvalidationListener(
             listener: Listener(

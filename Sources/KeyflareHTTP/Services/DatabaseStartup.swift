@@ -1,3 +1,4 @@
+import KeyflareCore
 import KeyflareStore
 import Logging
 import PQ
@@ -8,12 +9,19 @@ import ServiceLifecycle
 /// The HTTP server runs meanwhile, so `/readyz` answers 503 until this finishes. With pending
 /// migrations it applies them when `--migrate` was given, and otherwise stops the process with a
 /// one-line message.
-struct DatabaseStartup: Service {
+///
+/// ServiceLifecycle logs every service's description at start; this one's is just its name, so the
+/// seeded secrets (and the migrations' text) never reach a log line.
+struct DatabaseStartup: Service, CustomStringConvertible {
     let pool: Pool
     let migrator: Migrator
     let migrate: Bool
     let readiness: Readiness
+    /// Single-tenant seeding to do once the schema is current; nil when not single-tenant.
+    let seedTokens: [TokenKind: String]?
     let logger: Logger
+
+    var description: String { "DatabaseStartup" }
 
     func run() async throws {
         var delay = 0.25
@@ -39,6 +47,15 @@ struct DatabaseStartup: Service {
         if !pending.isEmpty {
             guard migrate else { throw StartupError.pendingMigrations(pending.count) }
             try await migrator.migrate(on: pool)
+        }
+        if let seedTokens {
+            let outcome = try await SingleTenantSeed(pool: pool).run(tokens: seedTokens)
+            logger.info("single-tenant account ready", metadata: [
+                "account_id": "\(outcome.accountID.uuidString.lowercased())",
+                "created": "\(outcome.createdAccount)",
+                "seeded": "\(outcome.seeded.map(\.rawValue).sorted())",
+                "replaced": "\(outcome.replaced.map(\.rawValue).sorted())",
+            ])
         }
         readiness.set(true)
         logger.info("database ready")
