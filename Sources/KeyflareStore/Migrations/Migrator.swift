@@ -3,8 +3,9 @@ import PQ
 
 /// Applies migrations in order, each in its own transaction, recorded in `schema_migrations`.
 ///
-/// Several instances may start at once: every run holds a session advisory lock while it reads and
-/// applies, so each migration is applied exactly once whoever gets there first.
+/// Several instances may start at once: each migration's transaction takes a transaction-level
+/// advisory lock and re-checks `schema_migrations` under it, so each migration is applied exactly
+/// once whoever gets there first, also through a transaction-pooling PgBouncer.
 public struct Migrator: Sendable {
     /// All known migrations, in order.
     public let migrations: [Migration]
@@ -40,36 +41,40 @@ public struct Migrator: Sendable {
         let all = migrations
         let logger = self.logger
         return try await pool.withConnection { connection in
-            try connection.execute("SELECT pg_advisory_lock(\(Self.advisoryLockKey))")
-            defer { _ = try? connection.execute("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))") }
-            try connection.execute(
-                """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    checksum text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
+            // Transaction-level locks only: they work through a transaction-pooling PgBouncer, where
+            // a session lock and its unlock could land on different server connections.
+            try connection.withTransaction { connection in
+                try connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
+                try connection.execute(
+                    """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        checksum text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """
                 )
-                """
-            )
-            let recorded = try connection.execute("SELECT version, checksum FROM schema_migrations")
-            var checksums: [Int: String] = [:]
-            for row in recorded.rows {
-                checksums[try row.decode("version", as: Int.self)] = try row.decode("checksum", as: String.self)
             }
             var applied: [Migration] = []
             for migration in all {
-                if let checksum = checksums[migration.version] {
-                    if checksum != migration.checksum {
-                        logger.warning(
-                            "an applied migration was edited afterwards; edits are not re-applied",
-                            metadata: ["migration": "\(migration.identifier)"]
-                        )
-                    }
-                    continue
-                }
+                // Each migration applies in its own transaction under the lock, after checking
+                // (under that lock) that no other process applied it meanwhile.
+                let didApply: Bool
                 do {
-                    try connection.withTransaction { connection in
+                    didApply = try connection.withTransaction { connection in
+                        try connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
+                        if let row = try connection.execute(
+                            "SELECT checksum FROM schema_migrations WHERE version = \(migration.version)"
+                        ).first {
+                            if try row.decode("checksum", as: String.self) != migration.checksum {
+                                logger.warning(
+                                    "an applied migration was edited afterwards; edits are not re-applied",
+                                    metadata: ["migration": "\(migration.identifier)"]
+                                )
+                            }
+                            return false
+                        }
                         try connection.executeScript(unsafeSQL: migration.sql)
                         try connection.execute(
                             """
@@ -77,14 +82,17 @@ public struct Migrator: Sendable {
                             VALUES (\(migration.version), \(migration.name), \(migration.checksum))
                             """
                         )
+                        return true
                     }
                 } catch let error as PQError where error.kind == .server {
                     throw MigrationError(
                         "migration \(migration.identifier) failed: \(error.message)"
                     )
                 }
-                logger.info("applied migration", metadata: ["migration": "\(migration.identifier)"])
-                applied.append(migration)
+                if didApply {
+                    logger.info("applied migration", metadata: ["migration": "\(migration.identifier)"])
+                    applied.append(migration)
+                }
             }
             return applied
         }
