@@ -5,13 +5,16 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: run test bench deps build clean-db help
+.PHONY: run test bench deps deploy-deps build clean-db help cluster cluster-down cluster-test deploy-check
 
 help:
 	@echo "make run    - install what is missing, start .keyflare/postgres, migrate, serve on :4000"
 	@echo "make test   - install what is missing, start a throwaway cluster, run every test"
 	@echo "make bench  - benchmarks against same-run references (SUITE=verify|http-auth|... for one)"
 	@echo "make clean-db - stop and delete the embedded cluster in .keyflare/"
+	@echo "make cluster  - PostgreSQL + PgBouncer + 3 instances + HAProxy under .keyflare/cluster (make cluster-down stops it)"
+	@echo "make cluster-test - the multi-instance fault scenarios on a throwaway cluster (also part of make test)"
+	@echo "make deploy-check - ldd of the static release binary, hadolint, yamllint, kubernetes-validate (also part of make test)"
 
 # PostgreSQL server binaries (initdb, pg_ctl, psql), libpq and zlib headers (gzip ingest) and
 # pkg-config, from Debian's packages.
@@ -28,14 +31,38 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# What the deploy checks and the local cluster need: PgBouncer and HAProxy (Debian's packages), venv.
+deploy-deps:
+	@missing=""; \
+	command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing="$$missing pgbouncer"; \
+	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
 run: build
 	@scripts/run.sh
 
-test: deps
+test: deps deploy-deps
 	@scripts/test.sh
+
+deploy-check: deps deploy-deps
+	@scripts/deploy-check.sh
+
+cluster: deps deploy-deps
+	@scripts/cluster.sh up .keyflare/cluster
+
+cluster-down:
+	@scripts/cluster.sh down .keyflare/cluster
+
+cluster-test: deps deploy-deps
+	@scripts/cluster.sh test
 
 bench: deps
 	@SUITE="$(SUITE)" scripts/bench.sh

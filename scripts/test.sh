@@ -18,4 +18,8 @@ status=0
 swift test "$@" || status=$?
 # The console in a real browser, against the same throwaway cluster.
 scripts/browser-test.sh "$KEYFLARE_TEST_DATABASE_URL" || status=$?
+# deploy/: the static release binary's libraries, and the linters (builds the release binary).
+scripts/deploy-check.sh || status=$?
+# The multi-instance topology under faults, on its own throwaway cluster, with that binary.
+scripts/cluster.sh test || status=$?
 exit $status
