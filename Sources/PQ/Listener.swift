@@ -22,9 +22,14 @@ public enum ListenerEvent: Sendable, Equatable {
 ///
 /// A half-open connection (a peer or middlebox that silently stopped forwarding) looks healthy to the
 /// kernel for hours, so the listener finds it itself: TCP keepalives and `tcp_user_timeout` on the
-/// socket, and a `SELECT 1` heartbeat whenever the connection has been quiet for a quarter of
-/// `detectionTimeout`. A heartbeat unanswered for half of it ends the connection, so a dead one is
-/// noticed within `detectionTimeout`.
+/// socket, and a heartbeat every quarter of `detectionTimeout`. A heartbeat unanswered for half of it
+/// ends the connection, so a dead one is noticed within `detectionTimeout`.
+///
+/// The heartbeat is a probe through the notification path itself, not a `SELECT 1`: the listener
+/// also LISTENs on a channel of its own and sends itself `pg_notify` on it; only the notification
+/// coming back counts as an answer. A connection that answers queries but does not deliver
+/// notifications — LISTEN through a transaction-pooling PgBouncer, or a hot standby — therefore
+/// never reports `.connected`, instead of looking healthy while missing every NOTIFY.
 public final class Listener: Sendable {
     /// How the listener connects and how fast it notices a dead connection.
     public struct Configuration: Sendable {
@@ -83,6 +88,8 @@ public final class Listener: Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let control = Mutex(Control())
+    /// This listener's own channel for its heartbeat probes (letters, digits and underscores only).
+    let probeChannel = "pq_probe_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
 
     private struct Control {
         var started = false
@@ -151,7 +158,7 @@ public final class Listener: Sendable {
             let connection: Connection
             do {
                 connection = try Connection.connect(configuration.conninfo, options: configuration.connectionOptions)
-                for channel in configuration.channels {
+                for channel in configuration.channels + [probeChannel] {
                     try connection.execute(Query(unsafeSQL: "LISTEN " + connection.escapeIdentifier(channel)))
                 }
             } catch {
@@ -160,27 +167,75 @@ public final class Listener: Sendable {
                 delay = min(delay * 2, configuration.backoff.upperBound)
                 continue
             }
-            delay = configuration.backoff.lowerBound
-            continuation.yield(.connected)
-            for n in connection.notifications() { continuation.yield(.notification(n)) }
-            let stopped = pump(connection)
+            let (stopped, announced, probeUnanswered) = pump(connection)
             connection.close()
             if stopped { break }
-            continuation.yield(.disconnected)
-            logger.warning("listener connection lost; reconnecting")
+            if announced {
+                delay = configuration.backoff.lowerBound
+                continuation.yield(.disconnected)
+                logger.warning("listener connection lost; reconnecting")
+            } else {
+                logger.warning(
+                    probeUnanswered
+                        ? "listener connected, but its probe notification never came back; is LISTEN going through a transaction-pooling PgBouncer or to a standby? retrying"
+                        : "listener connection lost before it was confirmed; retrying",
+                    metadata: ["retry_in_s": "\(delay)"]
+                )
+                if wait(seconds: delay) { break }
+                delay = min(delay * 2, configuration.backoff.upperBound)
+            }
         }
         continuation.finish()
     }
 
-    /// Waits on the socket and the wake-up pipe until the connection fails or goes quiet past the
-    /// heartbeat timeout (false), or stop() is called (true).
-    private func pump(_ connection: Connection) -> Bool {
+    /// Probes the connection at once and then every heartbeat interval, delivers notifications, and
+    /// yields `.connected` when the first probe comes back. Returns when the connection fails or a
+    /// probe goes unanswered past the heartbeat timeout (`stopped` false), or stop() is called (true);
+    /// `announced` says whether `.connected` was yielded, `probeUnanswered` whether a probe timed out.
+    private func pump(_ connection: Connection) -> (stopped: Bool, announced: Bool, probeUnanswered: Bool) {
         let clock = ContinuousClock()
-        var lastHeard = clock.now
-        var heartbeatSentAt: ContinuousClock.Instant?
+        let probe = "SELECT pg_notify('\(probeChannel)', '')"
+        var announced = false
+        var probeSentAt: ContinuousClock.Instant?
+        var lastAnswered = clock.now
+        var resultPending = false
+
+        func deliver() {
+            for n in connection.notifications() {
+                guard n.channel == probeChannel else {
+                    continuation.yield(.notification(n))
+                    continue
+                }
+                if probeSentAt != nil {
+                    probeSentAt = nil
+                    lastAnswered = clock.now
+                }
+                if !announced {
+                    announced = true
+                    continuation.yield(.connected)
+                }
+            }
+        }
+
         while true {
-            let deadline = heartbeatSentAt.map { $0 + .seconds(configuration.heartbeatTimeout) }
-                ?? lastHeard + .seconds(configuration.heartbeatInterval)
+            let now = clock.now
+            if let sent = probeSentAt {
+                if now >= sent + .seconds(configuration.heartbeatTimeout) {
+                    if announced { logger.warning("listener heartbeat unanswered; treating the connection as dead") }
+                    return (isStopped, announced, true)
+                }
+            } else if !resultPending && (!announced || now >= lastAnswered + .seconds(configuration.heartbeatInterval)) {
+                do {
+                    try connection.send(unsafeSQL: probe)
+                } catch {
+                    return (isStopped, announced, false)
+                }
+                probeSentAt = now
+                resultPending = true
+            }
+            deliver()
+            let deadline = probeSentAt.map { $0 + .seconds(configuration.heartbeatTimeout) }
+                ?? lastAnswered + .seconds(configuration.heartbeatInterval)
             let remaining = clock.now.duration(to: deadline)
             let timeoutMs = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1)
             var fds = [
@@ -190,35 +245,20 @@ public final class Listener: Sendable {
             let ready = poll(&fds, 2, timeoutMs)
             if ready < 0 {
                 if errno == EINTR { continue }
-                return isStopped
+                return (isStopped, announced, false)
             }
             if fds[1].revents != 0 {
                 drainWakePipe()
-                if isStopped { return true }
+                if isStopped { return (true, announced, false) }
             }
             if fds[0].revents != 0 {
                 do {
                     try connection.consumeInput()
                 } catch {
-                    return isStopped
+                    return (isStopped, announced, false)
                 }
-                lastHeard = clock.now
-                if heartbeatSentAt != nil, connection.drainResults() { heartbeatSentAt = nil }
-                for n in connection.notifications() { continuation.yield(.notification(n)) }
-            }
-            let now = clock.now
-            if let sent = heartbeatSentAt {
-                if now >= sent + .seconds(configuration.heartbeatTimeout) {
-                    logger.warning("listener heartbeat unanswered; treating the connection as dead")
-                    return isStopped
-                }
-            } else if now >= lastHeard + .seconds(configuration.heartbeatInterval) {
-                do {
-                    try connection.send(unsafeSQL: "SELECT 1")
-                    heartbeatSentAt = now
-                } catch {
-                    return isStopped
-                }
+                if resultPending, connection.drainResults() { resultPending = false }
+                deliver()
             }
         }
     }

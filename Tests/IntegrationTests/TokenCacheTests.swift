@@ -125,6 +125,51 @@ import Testing
         }
     }
 
+    @Test func aListenerThatReceivesNoNotificationsIsNeverTrusted() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (accountID, _) = try await t.account()
+        // Queries pass, notifications do not: LISTEN through a transaction-pooling PgBouncer.
+        let proxy = try t.proxy(readsBackendMessages: true)
+        defer { proxy.stop() }
+        proxy.dropNotifications()
+        let detection = 2.0
+        let b = try t.instance(configure: {
+            $0.listenDatabaseURL = proxy.url(for: t.db.url)
+            $0.listenDetectionSeconds = detection
+        })
+        let token = try await t.token([.ingest], account: accountID)
+        try await b.application.test(.router) { client throws in
+            #expect(await eventually(timeout: .seconds(15)) { b.readiness.isReady } != nil)
+            // Connected and answering queries, but never reported up, so the cache is not trusted.
+            #expect(await eventually(timeout: .seconds(detection * 1.5)) { b.readiness.isListenerUp } == nil)
+            #expect(try json(try await client.send("/readyz").body)["listener"] as? String == "down")
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(token.secret)).status == .ok)
+            try await t.pool.query("UPDATE access_tokens SET revoked_at = now() WHERE id = \(token.id)")
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(token.secret)).status == .unauthorized)
+            #expect(t.log.text.contains("probe notification never came back"))
+
+            // Notifications flow: the listener comes up, and revocations arrive by NOTIFY.
+            proxy.deliverNotifications()
+            #expect(await eventually(timeout: .seconds(15)) { b.readiness.isListenerUp } != nil)
+            let cached = try await t.token([.ingest], account: accountID)
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(cached.secret)).status == .ok)
+
+            // They stop again while the connection stays healthy: noticed within the detection time.
+            proxy.dropNotifications()
+            let clock = ContinuousClock()
+            let dropped = clock.now
+            while b.readiness.isListenerUp, clock.now - dropped < .seconds(detection * 2) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let elapsed = clock.now - dropped
+            #expect(!b.readiness.isListenerUp, "lost notifications were never noticed")
+            #expect(elapsed <= .seconds(detection), "noticed after \(elapsed), configured \(detection) s")
+            try await t.pool.query("UPDATE access_tokens SET revoked_at = now() WHERE id = \(cached.id)")
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(cached.secret)).status == .unauthorized)
+        }
+    }
+
     @Test func aFillThatRacesARevocationIsNotStored() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }

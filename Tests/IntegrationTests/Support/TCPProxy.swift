@@ -3,7 +3,9 @@ import Glibc
 
 /// A loopback TCP proxy for fault injection: it can stop forwarding without closing anything (a
 /// half-open connection, as a dead NAT or a partitioned network leaves behind), refuse new
-/// connections, and resume.
+/// connections, and resume. Made with `readsBackendMessages`, it also follows PostgreSQL's
+/// server-to-client messages and can drop every NotificationResponse while passing everything else,
+/// which is what LISTEN through a transaction-pooling PgBouncer amounts to.
 final class TCPProxy: @unchecked Sendable {
     private let upstreamPort: UInt16
     private let listenFD: Int32
@@ -13,9 +15,12 @@ final class TCPProxy: @unchecked Sendable {
     private var refusing = false
     private var stopped = false
     private var sockets: [Int32] = []
+    private let readsBackendMessages: Bool
+    private var droppingNotifications = false
 
-    init(upstreamPort: Int) throws {
+    init(upstreamPort: Int, readsBackendMessages: Bool = false) throws {
         self.upstreamPort = UInt16(upstreamPort)
+        self.readsBackendMessages = readsBackendMessages
         let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listenFD = listenFD
         var one: Int32 = 1
@@ -47,6 +52,10 @@ final class TCPProxy: @unchecked Sendable {
     func pause() { lock.withLock { paused = true } }
     /// Forwards again.
     func resume() { lock.withLock { paused = false; refusing = false } }
+    /// Drops NotificationResponse messages from the server from now on (needs `readsBackendMessages`).
+    func dropNotifications() { lock.withLock { droppingNotifications = true } }
+    /// Forwards notifications again.
+    func deliverNotifications() { lock.withLock { droppingNotifications = false } }
     /// Closes new connections as soon as they are accepted.
     func refuseNewConnections() { lock.withLock { refusing = true } }
 
@@ -94,11 +103,12 @@ final class TCPProxy: @unchecked Sendable {
             }
             lock.withLock { sockets += [client, upstream] }
             Thread { [self] in pump(from: client, to: upstream) }.start()
-            Thread { [self] in pump(from: upstream, to: client) }.start()
+            let reader = readsBackendMessages ? BackendMessageReader() : nil
+            Thread { [self] in pump(from: upstream, to: client, reader: reader) }.start()
         }
     }
 
-    private func pump(from source: Int32, to destination: Int32) {
+    private func pump(from source: Int32, to destination: Int32, reader: BackendMessageReader? = nil) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         defer {
             shutdown(destination, Int32(SHUT_WR))
@@ -114,12 +124,47 @@ final class TCPProxy: @unchecked Sendable {
             if isPaused { continue }
             let n = recv(source, &buffer, buffer.count, 0)
             if n <= 0 { return }
+            let out = reader.map { $0.forwardable(buffer[0..<n], dropNotifications: lock.withLock { droppingNotifications }) }
+                ?? Array(buffer[0..<n])
             var sent = 0
-            while sent < n {
-                let m = buffer[sent..<n].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            while sent < out.count {
+                let m = out[sent...].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if m <= 0 { return }
                 sent += m
             }
         }
+    }
+}
+
+/// Splits a PostgreSQL server-to-client byte stream into messages (type byte, then a 4-byte
+/// big-endian length that counts itself), holding partial ones back until they are complete.
+final class BackendMessageReader: @unchecked Sendable {
+    private var pending: [UInt8] = []
+    private var inHandshake = true
+
+    /// The bytes to forward now, without NotificationResponse ('A') messages when asked.
+    func forwardable(_ bytes: ArraySlice<UInt8>, dropNotifications: Bool) -> [UInt8] {
+        pending += bytes
+        var out: [UInt8] = []
+        var i = 0
+        while i < pending.count {
+            // Before the first real message, the server answers SSL and GSS encryption requests
+            // with a single byte ('N': not supported).
+            if inHandshake && pending[i] == UInt8(ascii: "N") {
+                out.append(pending[i])
+                i += 1
+                continue
+            }
+            inHandshake = false
+            guard pending.count - i >= 5 else { break }
+            let length = pending[(i + 1)...(i + 4)].reduce(0) { $0 << 8 | Int($1) }
+            guard pending.count - i >= 1 + length else { break }
+            if !(dropNotifications && pending[i] == UInt8(ascii: "A")) {
+                out += pending[i..<(i + 1 + length)]
+            }
+            i += 1 + length
+        }
+        pending.removeFirst(i)
+        return out
     }
 }

@@ -45,11 +45,11 @@ struct TestApp {
     }
 
     /// A fault-injecting proxy in front of this test's database server.
-    func proxy() throws -> TCPProxy {
+    func proxy(readsBackendMessages: Bool = false) throws -> TCPProxy {
         guard let port = URLComponents(string: db.url)?.port else {
             throw KeyflareProcess.CLIError("the test database URL has no port")
         }
-        return try TCPProxy(upstreamPort: port)
+        return try TCPProxy(upstreamPort: port, readsBackendMessages: readsBackendMessages)
     }
 
     /// The backend pid of an instance's LISTEN connection, once it is connected.
