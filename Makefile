@@ -56,7 +56,7 @@ deploy-check: deps deploy-deps
 	@scripts/deploy-check.sh
 
 cluster: deps deploy-deps
-	@scripts/cluster.sh up .keyflare/cluster
+	@KEYFLARE_CLUSTER_PORT=$${KEYFLARE_CLUSTER_PORT:-4100} scripts/cluster.sh up .keyflare/cluster
 
 cluster-down:
 	@scripts/cluster.sh down .keyflare/cluster

@@ -12,7 +12,8 @@
 #   cluster.sh test                   a throwaway cluster, the fault scenarios, one verdict line each
 #
 # The binary is the static release build the container image ships (scripts/deploy-check.sh builds
-# it); KEYFLARE_BIN overrides it. KEYFLARE_CLUSTER_PORT sets the balancer's port (default 4100).
+# it); KEYFLARE_BIN overrides it. KEYFLARE_CLUSTER_PORT sets the balancer's port (`make cluster`
+# uses 4100; otherwise a free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -182,15 +183,31 @@ CFG
   echo "  balancer   http://127.0.0.1:$LB_PORT"
   for n in $(seq 1 $INSTANCES); do port_var="KF_PORT_$n"; echo "  instance $n http://127.0.0.1:${!port_var}  (log $dir/kf-$n.log)"; done
   echo "  pgbouncer  127.0.0.1:$BOUNCER_PORT (transaction mode); postgres 127.0.0.1:$pg_port"
+  echo "an account and its management token:"
+  echo "  (. $dir/cluster.env && KEYFLARE_DATABASE_URL=\$DIRECT_URL \$BIN account create --name Acme --email you@example.com)"
+  echo "stop it with: make cluster-down"
 }
 
 down() {
   [ -d "$1" ] || return 0
   dir=$(cd "$1" && pwd)
+  local pids=""
   for pidfile in "$dir"/kf-*.pid "$dir/haproxy.pid" "$dir/pgbouncer/pgbouncer.pid"; do
     [ -f "$pidfile" ] || continue
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    if running "$pidfile"; then
+      pids="$pids $(cat "$pidfile")"
+      kill "$(cat "$pidfile")" 2>/dev/null || true
+    fi
     rm -f "$pidfile"
+  done
+  # Instances drain before they exit; wait for them (at most 20 s) before stopping PostgreSQL.
+  local deadline=$((SECONDS + 20)) pid
+  for pid in $pids; do
+    while [ $SECONDS -lt $deadline ]; do
+      state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+      { [ -z "$state" ] || [ "${state#Z}" != "$state" ]; } && break
+      sleep 0.1
+    done
   done
   scripts/pg-cluster.sh stop "$dir/pg" || true
 }
