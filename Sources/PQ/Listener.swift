@@ -217,14 +217,17 @@ public final class Listener: Sendable {
             }
         }
 
+        // Waiting on a probe: its notification, or (rarely, after the notification) its result.
+        var waitingSince: ContinuousClock.Instant? { probeSentAt ?? (resultPending ? lastAnswered : nil) }
+
         while true {
             let now = clock.now
-            if let sent = probeSentAt {
+            if let sent = waitingSince {
                 if now >= sent + .seconds(configuration.heartbeatTimeout) {
                     if announced { logger.warning("listener heartbeat unanswered; treating the connection as dead") }
                     return (isStopped, announced, true)
                 }
-            } else if !resultPending && (!announced || now >= lastAnswered + .seconds(configuration.heartbeatInterval)) {
+            } else if !announced || now >= lastAnswered + .seconds(configuration.heartbeatInterval) {
                 do {
                     try connection.send(unsafeSQL: probe)
                 } catch {
@@ -234,7 +237,7 @@ public final class Listener: Sendable {
                 resultPending = true
             }
             deliver()
-            let deadline = probeSentAt.map { $0 + .seconds(configuration.heartbeatTimeout) }
+            let deadline = waitingSince.map { $0 + .seconds(configuration.heartbeatTimeout) }
                 ?? lastAnswered + .seconds(configuration.heartbeatInterval)
             let remaining = clock.now.duration(to: deadline)
             let timeoutMs = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1)
