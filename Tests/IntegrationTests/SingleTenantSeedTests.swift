@@ -58,6 +58,10 @@ import Testing
             let apiToken = try #require(created["token"] as? String)
             await #expect(throws: ConfigurationError.self) { try await seed.run(tokens: [.public: apiToken]) }
             #expect(try await client.send("/api/auth/check", headers: .apiKey(public2)).status == .ok)
+
+            // A seeded token that has since expired (rolled through the API, say) is not kept as is.
+            try await t.pool.query("UPDATE access_tokens SET expires_at = now() WHERE seeded_as = 'private'")
+            await #expect(throws: ConfigurationError.self) { try await seed.run(tokens: [.private: private1]) }
         }
         let accounts = try await t.pool.query("SELECT count(*)::int AS n FROM accounts").first!.decode("n", as: Int.self)
         #expect(accounts == 1)

@@ -83,17 +83,19 @@ public struct SingleTenantSeed: Sendable {
         let variable = kind == .public ? "KEYFLARE_PUBLIC_ACCESS_TOKEN" : "KEYFLARE_PRIVATE_ACCESS_TOKEN"
         if let existing = try connection.execute(
             """
-            SELECT id, account_id, seeded_as, revoked_at IS NOT NULL AS revoked FROM access_tokens
-            WHERE token_hash = decode(\(digest.hex), 'hex')
+            SELECT id, account_id, seeded_as,
+                   revoked_at IS NOT NULL OR coalesce(expires_at <= now(), false) AS dead
+            FROM access_tokens WHERE token_hash = decode(\(digest.hex), 'hex')
             """
         ).first {
             let live = try existing.decodeIfPresent("seeded_as", as: String.self) == kind.rawValue
-                && !existing.decode("revoked", as: Bool.self)
+                && !existing.decode("dead", as: Bool.self)
                 && existing.decode("account_id", as: UUID.self) == accountID
             if live { return .unchanged }
-            // Revoked before, or a token made some other way: refuse rather than revive or adopt it.
-            // The message names the variable, never the value.
-            throw ConfigurationError("\(variable) names a token that was revoked or was not seeded from it; generate a new one")
+            // Revoked or expired (rolled through the API, say), or a token made some other way: refuse
+            // rather than revive or adopt it. The message names the variable, never the value.
+            throw ConfigurationError(
+                "\(variable) names a token that was revoked, has expired, or was not seeded from it; generate a new one")
         }
         let previous = try connection.execute(
             """
