@@ -29,9 +29,25 @@ print(" ".join(found))
 PY
 )
 [ -n "$runtime_packages" ] || fail "could not find the runtime stage's apt-get install in $dockerfile"
-# What those packages bring with them (their Depends, recursively), by package name.
-allowed=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
-  --no-enhances $runtime_packages 2>/dev/null | grep -v '^ ' | grep -v '^<' | sed 's/:.*//' | sort -u)
+# What those packages bring with them (their Depends and Pre-Depends, recursively), read from dpkg's
+# database: every library ldd can find is installed, so the installed metadata is enough, and it
+# does not need apt's package lists.
+allowed=$(python3 - $runtime_packages <<'PY'
+import re, subprocess, sys
+seen, todo = set(), list(sys.argv[1:])
+while todo:
+    package = todo.pop()
+    if package in seen:
+        continue
+    seen.add(package)
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Depends}, ${Pre-Depends}", package], capture_output=True, text=True)
+    for alternative in re.split(r"[,|]", out.stdout):
+        name = re.sub(r"\(.*?\)|:\w+", "", alternative).strip()
+        if name:
+            todo.append(name)
+print("\n".join(sorted(seen)))
+PY
+)
 # ubuntu:noble itself ships the C library, the GCC runtime, the C++ library and zlib (apt and dpkg
 # need them), so a binary may use those without installing anything.
 base="libc6 libgcc-s1 libstdc++6 zlib1g"
