@@ -184,17 +184,20 @@ class Load:
 def kill_under_load():
     with Load("kill") as load:
         time.sleep(2)
-        os.kill(pid(2), signal.SIGKILL)
+        victim = pid(2)
+        os.kill(victim, signal.SIGKILL)
+        killed = wait_until(lambda: not alive(victim), 2)
         time.sleep(5)
     stored = load.stored()
     missing = [m for m in load.acked if m not in stored]
     slowest = max(load.latencies)
     hung = sum(1 for s, t in load.failures if s is None and "timed out" in t)
-    ok = not missing and slowest < REQUEST_TIMEOUT and hung == 0 and len(load.acked) > 0
+    ok = killed and not missing and slowest < REQUEST_TIMEOUT and hung == 0 and len(load.acked) > 0
     statuses = sorted({str(s) if s else t.split(":")[0] for s, t in load.failures})
     verdict(
         "kill under load",
         ok,
+        f"instance 2 {'killed' if killed else 'STILL RUNNING'} 2 s in; "
         f"{load.requests} requests, {len(load.acked) // load.batch} answered 200 ({len(load.acked)} events), "
         f"{len(missing)} of those events missing from the database ({len(stored)} stored); "
         f"{len(load.failures)} failed {statuses if statuses else ''}; slowest {slowest:.2f} s",
