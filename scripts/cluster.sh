@@ -166,6 +166,9 @@ frontend keyflare
 
 backend instances
     balance roundrobin
+    # A POST that reached an instance is never sent again (a retry could store an ingest batch twice
+    # or create two tokens); it is retried elsewhere only when its connection never opened.
+    http-request disable-l7-retry if METH_POST
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fastinter 250ms downinter 500ms rise 2 fall 1

@@ -176,6 +176,12 @@ class Load:
         for w in self.workers:
             w.join()
 
+    def duplicates(self):
+        return int(psql(
+            f"SELECT count(*) - count(DISTINCT body->>'mark') FROM events "
+            f"WHERE source_id = '{SOURCE}' AND body->>'run' = '{self.run}'"
+        ))
+
     def stored(self):
         rows = psql(f"SELECT body->>'mark' FROM events WHERE source_id = '{SOURCE}' AND body->>'run' = '{self.run}'")
         return set(rows.splitlines())
@@ -192,14 +198,15 @@ def kill_under_load():
     missing = [m for m in load.acked if m not in stored]
     slowest = max(load.latencies)
     hung = sum(1 for s, t in load.failures if s is None and "timed out" in t)
-    ok = killed and not missing and slowest < REQUEST_TIMEOUT and hung == 0 and len(load.acked) > 0
+    duplicates = load.duplicates()
+    ok = killed and not missing and not duplicates and slowest < REQUEST_TIMEOUT and hung == 0 and len(load.acked) > 0
     statuses = sorted({str(s) if s else t.split(":")[0] for s, t in load.failures})
     verdict(
         "kill under load",
         ok,
         f"instance 2 {'killed' if killed else 'STILL RUNNING'} 2 s in; "
         f"{load.requests} requests, {len(load.acked) // load.batch} answered 200 ({len(load.acked)} events), "
-        f"{len(missing)} of those events missing from the database ({len(stored)} stored); "
+        f"{len(missing)} of those events missing from the database ({len(stored)} stored, {duplicates} twice); "
         f"{len(load.failures)} failed {statuses if statuses else ''}; slowest {slowest:.2f} s",
     )
     start_instance(2)
