@@ -126,7 +126,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             default: throw ConfigurationError("KEYFLARE_SINGLE_TENANT must be true or false")
             }
         }
-        for (kind, name) in [(TokenKind.public, "KEYFLARE_PUBLIC_ACCESS_TOKEN"), (.private, "KEYFLARE_PRIVATE_ACCESS_TOKEN")] {
+        for kind in [TokenKind.public, .private] {
+            let name = Self.seedVariable(for: kind)
             guard let token = value(name) else { continue }
             // The message never repeats the value: it is a secret.
             guard singleTenant else { throw ConfigurationError("\(name) needs KEYFLARE_SINGLE_TENANT=true") }
@@ -146,6 +147,14 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(name) must be a number of seconds greater than 0")
         }
         return value
+    }
+
+    /// The variable that seeds the single-tenant token of a kind.
+    public static func seedVariable(for kind: TokenKind) -> String {
+        switch kind {
+        case .public: "KEYFLARE_PUBLIC_ACCESS_TOKEN"
+        case .private: "KEYFLARE_PRIVATE_ACCESS_TOKEN"
+        }
     }
 
     /// The accepted log level names.

@@ -80,7 +80,7 @@ public struct SingleTenantSeed: Sendable {
 
     private static func seed(_ kind: TokenKind, secret: String, accountID: UUID, on connection: Connection) throws -> Step {
         let digest = TokenFormat.digest(of: secret)
-        let variable = kind == .public ? "KEYFLARE_PUBLIC_ACCESS_TOKEN" : "KEYFLARE_PRIVATE_ACCESS_TOKEN"
+        let variable = KeyflareConfiguration.seedVariable(for: kind)
         if let existing = try connection.execute(
             """
             SELECT id, account_id, seeded_as,
@@ -107,15 +107,10 @@ public struct SingleTenantSeed: Sendable {
             try AuditStore.record(.tokenRevoked, accountID: row.decode("account_id"), actor: actor, targetType: "token",
                                   targetID: row.decode("id"), on: connection)
         }
-        let id: UUID = try connection.execute(
-            """
-            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, seeded_as)
-            VALUES (\(accountID), \("seeded from \(variable)"), \(scopes(for: kind).map(\.description)),
-                    decode(\(digest.hex), 'hex'), \(TokenFormat.hint(of: secret)), \(kind.rawValue))
-            RETURNING id
-            """
-        ).first!.decode("id")
-        try AuditStore.record(.tokenCreated, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+        _ = try AccessTokenStore.create(
+            on: connection, accountID: accountID, description: "seeded from \(variable)", scopes: scopes(for: kind),
+            expiresAt: nil, actor: actor, seeded: (secret, kind)
+        )
         return previous.isEmpty ? .inserted : .replaced
     }
 }

@@ -41,8 +41,11 @@ public struct AccessTokenStore: Sendable {
     }
 
     /// The same, inside a caller's transaction (used when an account is created with its first token).
+    /// `seeded` gives the secret instead of generating one, and marks the token as seeded from the
+    /// environment (single-tenant installs); the secret must already be checked against the format.
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
-                       expiresAt: Date?, actor: AuditActor, checkResources: Bool = true) throws -> (AccessToken, String)
+                       expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
+                       seeded: (secret: String, kind: TokenKind)? = nil) throws -> (AccessToken, String)
     {
         guard description.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
@@ -51,13 +54,13 @@ public struct AccessTokenStore: Sendable {
             throw KeyflareError.unprocessable("expires_at must be in the future")
         }
         if checkResources { try Self.checkResources(scopes, accountID: accountID, on: connection) }
-        let secret = TokenFormat.generate(kind: TokenKind(scopes: scopes))
+        let secret = seeded?.secret ?? TokenFormat.generate(kind: TokenKind(scopes: scopes))
         let digest = TokenFormat.digest(of: secret)
         let row = try connection.execute(
             """
-            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at)
+            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
-                    \(TokenFormat.hint(of: secret)), \(expiresAt))
+                    \(TokenFormat.hint(of: secret)), \(expiresAt), \(seeded?.kind.rawValue))
             RETURNING \(insertedColumns)
             """
         ).first!
