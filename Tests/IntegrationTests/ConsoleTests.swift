@@ -121,7 +121,7 @@ import Testing
             "SELECT action FROM audit_events WHERE account_id = \(accountID) AND actor_type = 'user' ORDER BY created_at"
         ).rows.map { try $0.decode("action", as: String.self) }
         #expect(actions == ["user.sign_in_failed", "user.signed_in"])
-        #expect(try await t.pool.query("SELECT count(*) AS n FROM sign_in_failures").first!.decode("n", as: Int.self) == 2)
+        #expect(try await t.count("SELECT count(*) AS n FROM sign_in_failures") == 2)
 
         let secure = try t.instance(configure: { $0.publicURL = "https://logs.example.test" })
         try await secure.application.test(.router) { client throws in
@@ -187,7 +187,7 @@ import Testing
             }
             // Nothing happened: the token is alive, the source and endpoint exist, the session too.
             #expect(try await client.send("/api/auth/check", headers: .apiKey(token.secret)).status == .ok)
-            #expect(try await t.pool.query("SELECT count(*) AS n FROM sources").first!.decode("n", as: Int.self) == 1)
+            #expect(try await t.count("SELECT count(*) AS n FROM sources") == 1)
             #expect(try await client.send("/console/sources", headers: browser.cookieHeader).status == .ok)
             // With the token, a form works, and a form error keeps what was typed.
             let created = try await client.send("/console/sources", method: .post, headers: headers, body: Self.form([("_csrf", csrf), ("name", "api")]))

@@ -63,16 +63,9 @@ import Testing
             try await t.pool.query("UPDATE access_tokens SET expires_at = now() WHERE seeded_as = 'private'")
             await #expect(throws: ConfigurationError.self) { try await seed.run(tokens: [.private: private1]) }
         }
-        let accounts = try await t.pool.query("SELECT count(*)::int AS n FROM accounts").first!.decode("n", as: Int.self)
-        #expect(accounts == 1)
-        let live = try await t.pool.query(
-            "SELECT count(*)::int AS n FROM access_tokens WHERE seeded_as IS NOT NULL AND revoked_at IS NULL"
-        ).first!.decode("n", as: Int.self)
-        #expect(live == 2)
-        let audit = try await t.pool.query(
-            "SELECT count(*)::int AS n FROM audit_events WHERE action = 'token.revoked'"
-        ).first!.decode("n", as: Int.self)
-        #expect(audit == 1)
+        #expect(try await t.count("SELECT count(*) AS n FROM accounts") == 1)
+        #expect(try await t.count("SELECT count(*) AS n FROM access_tokens WHERE seeded_as IS NOT NULL AND revoked_at IS NULL") == 2)
+        #expect(try await t.count("SELECT count(*) AS n FROM audit_events WHERE action = 'token.revoked'") == 1)
         for secret in [public1, private1] { #expect(!t.log.text.contains(secret)) }
         #expect(t.log.text.contains("single-tenant account ready"))
     }
@@ -88,7 +81,6 @@ import Testing
         #expect(Set(outcomes.map(\.accountID)).count == 1)
         #expect(outcomes.filter(\.createdAccount).count == 1)
         #expect(outcomes.filter { !$0.seeded.isEmpty }.count == 1)
-        let tokensStored = try await t.pool.query("SELECT count(*)::int AS n FROM access_tokens").first!.decode("n", as: Int.self)
-        #expect(tokensStored == 2)
+        #expect(try await t.count("SELECT count(*) AS n FROM access_tokens") == 2)
     }
 }

@@ -97,6 +97,14 @@ import Testing
         }
     }
 
+    /// An instance whose LISTEN connection goes through `proxy`, noticing failures within `detection` s.
+    func instance(_ t: TestApp, listeningThrough proxy: TCPProxy, detection: Double) throws -> KeyflareApp {
+        try t.instance(configure: {
+            $0.listenDatabaseURL = proxy.url(for: t.db.url)
+            $0.listenDetectionSeconds = detection
+        })
+    }
+
     @Test func halfOpenListenerIsDetectedWithinTheConfiguredTime() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
@@ -104,10 +112,7 @@ import Testing
         let proxy = try t.proxy()
         defer { proxy.stop() }
         let detection = 2.0
-        let b = try t.instance(configure: {
-            $0.listenDatabaseURL = proxy.url(for: t.db.url)
-            $0.listenDetectionSeconds = detection
-        })
+        let b = try instance(t, listeningThrough: proxy, detection: detection)
         let token = try await t.token([.ingest], account: accountID)
         try await b.application.test(.router) { client throws in
             try await ready(b)
@@ -134,10 +139,7 @@ import Testing
         defer { proxy.stop() }
         proxy.dropNotifications()
         let detection = 2.0
-        let b = try t.instance(configure: {
-            $0.listenDatabaseURL = proxy.url(for: t.db.url)
-            $0.listenDetectionSeconds = detection
-        })
+        let b = try instance(t, listeningThrough: proxy, detection: detection)
         let token = try await t.token([.ingest], account: accountID)
         try await b.application.test(.router) { client throws in
             #expect(await eventually(timeout: .seconds(15)) { b.readiness.isReady } != nil)

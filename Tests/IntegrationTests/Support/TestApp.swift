@@ -61,6 +61,11 @@ struct TestApp {
 
     func close() async { await pool.close() }
 
+    /// The number `query` counts (it must select `count(*) AS n`).
+    func count(_ query: Query) async throws -> Int {
+        try await pool.query(query).first!.decode("n", as: Int.self)
+    }
+
     /// A new account; returns its id and a management token.
     func account(_ name: String = "Acme") async throws -> (id: UUID, token: String) {
         let created = try await AccountStore(pool: pool).create(
