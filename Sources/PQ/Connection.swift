@@ -10,6 +10,9 @@ import Glibc
 /// moving it between threads safe.
 public final class Connection: @unchecked Sendable {
     private var handle: OpaquePointer?
+    /// Set when the server sent a FATAL message outside any query (it is about to close the
+    /// connection, as after `pg_terminate_backend` or a shutdown).
+    private var serverEndedSession = false
 
     private init(handle: OpaquePointer) {
         self.handle = handle
@@ -50,10 +53,21 @@ public final class Connection: @unchecked Sendable {
             PQfinish(handle)
             throw PQError(.connection, message: message)
         }
+        let connection = Connection(handle: handle)
         // libpq prints server notices (such as "relation ... already exists, skipping") to stderr by
-        // default; they are not errors and would only clutter command output and logs.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
-        return Connection(handle: handle)
+        // default; they are not errors and would only clutter command output and logs. An error that
+        // arrives while no query runs also comes this way: a FATAL one means the server is closing
+        // this session, and the flag lets `checkHealth` say so before the socket is closed.
+        PQsetNoticeReceiver(handle, { context, result in
+            guard let context, let result,
+                let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V")))
+            else { return }
+            let level = String(cString: severity)
+            if level == "FATAL" || level == "PANIC" {
+                Unmanaged<Connection>.fromOpaque(context).takeUnretainedValue().serverEndedSession = true
+            }
+        }, Unmanaged.passUnretained(connection).toOpaque())
+        return connection
     }
 
     /// Checks that a connection string parses, without connecting.
@@ -107,9 +121,10 @@ public final class Connection: @unchecked Sendable {
 
     /// A cheap liveness check for an idle connection, with no round trip: an idle connection has
     /// nothing to read, so if its socket is readable the server either sent a notice or closed it
-    /// (for example after `pg_terminate_backend`). Consuming that input tells which.
+    /// (for example after `pg_terminate_backend`). Consuming that input tells which: a closed socket, or
+    /// a FATAL message (sent just before the close), makes it unhealthy.
     public func checkHealth() -> Bool {
-        guard isIdle, let handle else { return false }
+        guard isIdle, !serverEndedSession, let handle else { return false }
         let fd = PQsocket(handle)
         guard fd >= 0 else { return false }
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -122,6 +137,8 @@ public final class Connection: @unchecked Sendable {
             if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
             // Drop anything that arrived unsolicited (notifications nobody listens for here).
             while let n = PQnotifies(handle) { PQfreemem(n) }
+            // The termination notice can arrive a moment before the socket closes.
+            if serverEndedSession { return false }
             pfd.revents = 0
             if poll(&pfd, 1, 0) <= 0 { return true }
         }
