@@ -15,7 +15,7 @@ import Testing
         let events = (0..<count).map { i in
             let message = i % 2 == 0 ? "even \(i)" : "odd \(i)"
             return IngestEvent(
-                timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)), message: message,
+                timestamp: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)),
                 json: #"{"i":\#(i),"message":"\#(message)","level":"\#(i % 2 == 0 ? "error" : "info")","tags":["a","b"],"ok":true}"#
             )
         }

@@ -21,7 +21,7 @@ import Testing
                     submissions.addTask {
                         // Request 50 names a source that does not exist.
                         let target = i == 50 ? UUID() : source
-                        let event = IngestEvent(timestamp: Date(), message: "m\(i)", json: #"{"i":\#(i)}"#)
+                        let event = IngestEvent(timestamp: Date(), json: #"{"i":\#(i)}"#)
                         do {
                             try await committer.insert(IngestBatch(events: [event]), sourceID: target, accountID: accountID)
                             return true
@@ -42,7 +42,7 @@ import Testing
         // After shutdown nothing is accepted.
         await #expect(throws: KeyflareError.self) {
             try await committer.insert(
-                IngestBatch(events: [IngestEvent(timestamp: Date(), message: nil, json: "{}")]), sourceID: source, accountID: accountID)
+                IngestBatch(events: [IngestEvent(timestamp: Date(), json: "{}")]), sourceID: source, accountID: accountID)
         }
     }
 }

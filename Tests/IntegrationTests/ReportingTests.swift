@@ -20,7 +20,7 @@ import Testing
         defer { Task { await t.close() } }
         let (accountID, _) = try await t.account()
         let source = try await t.source("web", account: accountID)
-        try await t.events([IngestEvent(timestamp: Date(), message: "m", json: "{}")], source: source, account: accountID)
+        try await t.events([IngestEvent(timestamp: Date(), json: "{}")], source: source, account: accountID)
         let connection = try await reporter(t)
         defer { connection.close() }
         for view in ["access_tokens", "token_usage_daily", "audit_events", "sources", "ingest_daily"] {

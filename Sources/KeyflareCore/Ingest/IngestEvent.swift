@@ -1,21 +1,18 @@
 import Foundation
 
-/// One event, for building batches in tests and tools: its time, its message and its JSON text.
+/// One event, for building batches in tests and tools: its time and its JSON text. Its message is
+/// whatever the JSON's `event_message` or `message` says, as for events that arrive over HTTP.
 public struct IngestEvent: Sendable, Equatable {
     /// The event's own `timestamp` when it is usable, else the time it was received.
     public let timestamp: Date
-    /// From `event_message`, else `message`, when a string.
-    public let message: String?
     /// The whole event object, as JSON text.
     public let json: String
 
     /// - Parameters:
     ///   - timestamp: the event time.
-    ///   - message: the event message, if any.
     ///   - json: the whole event object as JSON text.
-    public init(timestamp: Date, message: String?, json: String) {
+    public init(timestamp: Date, json: String) {
         self.timestamp = timestamp
-        self.message = message
         self.json = json
     }
 }
