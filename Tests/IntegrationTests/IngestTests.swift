@@ -48,6 +48,14 @@ import Testing
             #expect(none.status == .badRequest)
             #expect(none.body.contains("source"))
             #expect(try await client.send("/api/logs?source_name=nope", method: .post, headers: .apiKey(token.secret), body: #"{"a":7}"#).status == .notFound)
+            // A malformed id is the caller's mistake, named by where it was given.
+            let badQuery = try await client.send("/api/logs?source=nope", method: .post, headers: .apiKey(token.secret), body: #"{"a":8}"#)
+            #expect(badQuery.status == .badRequest)
+            #expect(badQuery.body.contains("source must be a source id"))
+            headers[HTTPField.Name("X-Source")!] = "nope"
+            let badHeader = try await client.send("/api/events", method: .post, headers: headers, body: #"{"a":9}"#)
+            #expect(badHeader.status == .badRequest)
+            #expect(badHeader.body.contains("X-Source must be a source id"))
         }
         #expect(try await t.eventCount(source: source) == 5)
     }

@@ -47,15 +47,18 @@ struct IngestController {
     private func resolveSource(_ request: Request, _ context: TokenContext) async throws -> Source {
         let accountID = context.token.accountID
         let query = request.uri.queryParameters
+        /// A source id given as `field`, looked up through the recent-sources cache.
+        func byID(_ value: String, given field: String) async throws -> Source? {
+            guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("\(field) must be a source id (a UUID)") }
+            return try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
+        }
         let found: Source?
         if let value = query["source"].map(String.init), !value.isEmpty {
-            guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("source must be a source id (a UUID)") }
-            found = try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
+            found = try await byID(value, given: "source")
         } else if let name = query["source_name"].map(String.init), !name.isEmpty {
             found = try await sources.find(name: name, accountID: accountID)
         } else if let value = request.headers[Self.sourceHeader], !value.isEmpty {
-            guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("X-Source must be a source id (a UUID)") }
-            found = try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
+            found = try await byID(value, given: "X-Source")
         } else {
             throw KeyflareError.badRequest("no source given: use ?source=<id>, ?source_name=<name> or the X-Source header")
         }
