@@ -56,8 +56,8 @@ if [ -n "$http_suites" ]; then
   BENCH_ACCOUNT_ID=$(printf '%s' "$account" | python3 -c 'import json,sys; print(json.load(sys.stdin)["account_id"])')
   free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
   port_a=$(free_port); port_b=$(free_port)
-  KEYFLARE_LOG_LEVEL=warning KEYFLARE_DRAIN_SECONDS=0 KEYFLARE_DB_POOL_SIZE=20 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-} "$bin" serve --port "$port_a" 2>"$work/a.log" & pids+=($!)
-  KEYFLARE_LOG_LEVEL=warning KEYFLARE_DRAIN_SECONDS=0 KEYFLARE_DB_POOL_SIZE=20 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-} "$bin" serve --port "$port_b" 2>"$work/b.log" & pids+=($!)
+  KEYFLARE_LOG_LEVEL=warning KEYFLARE_DRAIN_SECONDS=0 KEYFLARE_DB_POOL_SIZE=20 "$bin" serve --port "$port_a" 2>"$work/a.log" & pids+=($!)
+  KEYFLARE_LOG_LEVEL=warning KEYFLARE_DRAIN_SECONDS=0 KEYFLARE_DB_POOL_SIZE=20 "$bin" serve --port "$port_b" 2>"$work/b.log" & pids+=($!)
   BENCH_PID_B=${pids[1]}
   BENCH_A=127.0.0.1:$port_a; BENCH_B=127.0.0.1:$port_b
   for address in "$BENCH_A" "$BENCH_B"; do
