@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The checkout this Makefile is in, so `make -f path/to/Makefile run` works from any folder.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: run test bench deps deploy-deps build clean-db help cluster cluster-down cluster-test deploy-check
@@ -11,7 +13,7 @@ help:
 	@echo "make run    - install what is missing, start .keyflare/postgres, migrate, serve on :4000"
 	@echo "make test   - install what is missing, start a throwaway cluster, run every test"
 	@echo "make bench  - benchmarks against same-run references (SUITE=verify|http-auth|... for one)"
-	@echo "make clean-db - stop and delete the embedded cluster in .keyflare/"
+	@echo "make clean-db - stop and delete the embedded cluster (.keyflare/, and its data wherever it lives)"
 	@echo "make cluster  - PostgreSQL + PgBouncer + 3 instances + HAProxy under .keyflare/cluster (make cluster-down stops it)"
 	@echo "make cluster-test - the multi-instance fault scenarios on a throwaway cluster (also part of make test)"
 	@echo "make deploy-check - ldd of the static release binary, hadolint, yamllint, kubernetes-validate (also part of make test)"
@@ -44,29 +46,30 @@ deploy-deps:
 	fi
 
 build: deps
-	swift build $(SWIFT_BUILD_FLAGS)
+	swift build --package-path "$(ROOT)" $(SWIFT_BUILD_FLAGS)
 
 run: build
-	@scripts/run.sh
+	@"$(ROOT)"/scripts/run.sh
 
 test: deps deploy-deps
-	@scripts/test.sh
+	@"$(ROOT)"/scripts/test.sh
 
 deploy-check: deps deploy-deps
-	@scripts/deploy-check.sh
+	@"$(ROOT)"/scripts/deploy-check.sh
 
 cluster: deps deploy-deps
-	@KEYFLARE_CLUSTER_PORT=$${KEYFLARE_CLUSTER_PORT:-4100} scripts/cluster.sh up .keyflare/cluster
+	@KEYFLARE_CLUSTER_PORT=$${KEYFLARE_CLUSTER_PORT:-4100} "$(ROOT)"/scripts/cluster.sh up "$(ROOT)"/.keyflare/cluster
 
 cluster-down:
-	@scripts/cluster.sh down .keyflare/cluster
+	@"$(ROOT)"/scripts/cluster.sh down "$(ROOT)"/.keyflare/cluster
 
 cluster-test: deps deploy-deps
-	@scripts/cluster.sh test
+	@"$(ROOT)"/scripts/cluster.sh test
 
 bench: deps
-	@SUITE="$(SUITE)" scripts/bench.sh
+	@SUITE="$(SUITE)" "$(ROOT)"/scripts/bench.sh
 
+# Wherever the cluster's data lives (.keyflare/postgres, or the folder .keyflare/postgres/location names).
 clean-db:
-	@scripts/pg-cluster.sh stop .keyflare/postgres || true
-	rm -rf .keyflare
+	@if [ -d "$(ROOT)"/.keyflare/postgres ]; then "$(ROOT)"/scripts/pg-cluster.sh remove "$(ROOT)"/.keyflare/postgres; fi
+	rm -rf "$(ROOT)"/.keyflare

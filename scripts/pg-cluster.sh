@@ -5,18 +5,31 @@
 #   pg-cluster.sh start DIR   start it (no-op if running)
 #   pg-cluster.sh stop  DIR   stop it (no-op if stopped)
 #   pg-cluster.sh url   DIR   print its libpq URI
+#   pg-cluster.sh where DIR   print the folder that holds the cluster's data
+#   pg-cluster.sh remove DIR  stop it and delete its data, wherever that lives
 #
 # initdb and postgres refuse to run as root, so when we are root they run as the `postgres` OS user
-# (created by Debian's postgresql package), and DIR is handed to that user.
+# (created by Debian's postgresql package), and DIR is handed to that user. When that user cannot
+# reach DIR (a clone in root's 0700 home folder, a `mktemp -d` folder), the cluster lives in a
+# postgres-owned folder under /var/lib/keyflare/ named from a hash of DIR's absolute path instead,
+# and DIR/location records where; we never loosen the permissions of the user's own folders.
 set -euo pipefail
 
-cmd=${1:?usage: pg-cluster.sh init|start|stop|url DIR}
-dir=${2:?usage: pg-cluster.sh init|start|stop|url DIR}
+usage="usage: pg-cluster.sh init|start|stop|url|where|remove DIR"
+cmd=${1:?$usage}
+dir=${2:?$usage}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+RELOCATE_ROOT=${KEYFLARE_PG_RELOCATE_ROOT:-/var/lib/keyflare}
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+dir=${dir%/}
+requested=$dir
+# A relocated cluster: DIR/location names the folder that really holds it.
+if [ -f "$dir/location" ]; then dir=$(cat "$dir/location"); fi
 data="$dir/data"
 
+# From /, since the postgres user may not be able to enter our working directory. Paths are absolute.
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 free_port() {
@@ -31,10 +44,23 @@ init)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   data="$dir/data"
+  if [ "$(id -u)" = 0 ] && ! as_pg test -x "$dir"; then
+    # The postgres user cannot traverse a parent of DIR: keep the data where it can.
+    hash=$(printf '%s' "$requested" | sha256sum | cut -c1-16)
+    dir="$RELOCATE_ROOT/$hash"
+    install -d -m 0755 "$RELOCATE_ROOT"
+    install -d -m 0700 -o postgres -g postgres "$dir"
+    data="$dir/data"
+    printf '%s\n' "$requested" > "$dir/requested-by"
+    printf '%s\n' "$dir" > "$requested/location"
+    echo "pg-cluster: the postgres user cannot reach $requested, so the cluster's data lives in $dir"
+    # Left by an earlier clone at the same path whose .keyflare/ was deleted by hand: reuse it.
+    if [ -f "$data/PG_VERSION" ]; then exit 0; fi
+  fi
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$dir"
-    if ! runuser -u postgres -- test -w "$dir"; then
-      echo "pg-cluster: the postgres user cannot reach $dir (check the permissions of its parent folders)" >&2
+    if ! as_pg test -w "$dir"; then
+      echo "pg-cluster: the postgres user cannot write to $dir" >&2
       exit 1
     fi
   fi
@@ -71,8 +97,21 @@ stop)
 url)
   echo "postgresql://keyflare:$(cat "$dir/password")@127.0.0.1:$(cat "$dir/port")/${3:-keyflare}"
   ;;
+where)
+  echo "$dir"
+  ;;
+remove)
+  if [ -d "$data" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  fi
+  if [ "$dir" != "$requested" ]; then
+    # Only a folder we made under the relocation root, and only the one DIR/location names.
+    case "$dir" in "$RELOCATE_ROOT"/*) rm -rf -- "$dir" ;; esac
+  fi
+  rm -rf -- "$requested"
+  ;;
 *)
-  echo "usage: pg-cluster.sh init|start|stop|url DIR" >&2
+  echo "$usage" >&2
   exit 2
   ;;
 esac

@@ -16,6 +16,8 @@ export KEYFLARE_TEST_DATABASE_URL
 KEYFLARE_TEST_DATABASE_URL=$(scripts/pg-cluster.sh url "$tmp/pg" postgres)
 status=0
 swift test "$@" || status=$?
+# `make run` from a folder the postgres user cannot reach, and the binary from an empty folder.
+scripts/run-anywhere-test.sh || status=$?
 # The console in a real browser, against the same throwaway cluster.
 scripts/browser-test.sh "$KEYFLARE_TEST_DATABASE_URL" || status=$?
 # deploy/: the static release binary's libraries, and the linters (builds the release binary).

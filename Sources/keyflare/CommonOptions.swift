@@ -9,7 +9,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "libpq URI or conninfo (default: $KEYFLARE_DATABASE_URL).")
     var databaseURL: String?
 
-    @Option(name: .customLong("migrations-dir"), help: "Folder of NNNN_name.sql files (default: $KEYFLARE_MIGRATIONS_DIR, else ./migrations).")
+    @Option(name: .customLong("migrations-dir"), help: "Folder of NNNN_name.sql files to apply instead of the ones built into the binary (default: $KEYFLARE_MIGRATIONS_DIR).")
     var migrationsDirectory: String?
 
     /// The environment's configuration with these flags applied, and logging bootstrapped.

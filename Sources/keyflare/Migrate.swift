@@ -21,7 +21,7 @@ struct Migrate: AsyncParsableCommand {
             let logger = Logger(label: "keyflare")
             let pool = try openPool(configuration, logger: logger)
             defer { Task { await pool.close() } }
-            let migrations = try Migration.load(from: Migration.locateDirectory(configured: configuration.migrationsDirectory))
+            let migrations = try Migration.resolve(configured: configuration.migrationsDirectory)
             let applied = try await Migrator(migrations: migrations, logger: logger).migrate(on: pool)
             await pool.close()
             print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count) migration(s)")

@@ -1,5 +1,6 @@
 import Foundation
 import KeyflareCore
+import KeyflareStore
 import PQ
 import Testing
 
@@ -201,5 +202,34 @@ import Testing
         let pool = db.pool()
         defer { Task { await pool.close() } }
         #expect(try await pool.query("SELECT count(*) AS n FROM schema_migrations").first!.decode("n", as: Int.self) >= 2)
+    }
+
+    /// An empty working directory, no KEYFLARE_MIGRATIONS_DIR, and the binary copied away from the
+    /// checkout: the migrations come from the binary itself.
+    @Test func migrateAndServeFromAnEmptyDirectoryWithACopiedBinary() async throws {
+        let db = try await TestDatabase.empty()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keyflare-anywhere-\(UUID())")
+        let work = folder.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let copy = folder.appendingPathComponent("keyflare")
+        try FileManager.default.copyItem(at: try KeyflareProcess.executable, to: copy)
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+
+        let migrate = try await KeyflareProcess.run(["migrate"], env: env, in: work, executable: copy)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(migrate.stdout.contains("applied"))
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let applied = try await pool.query("SELECT version FROM schema_migrations ORDER BY version").rows
+            .map { try $0.decode("version", as: Int.self) }
+        let folderVersions = try Migration.load(from: TestDatabase.migrationsDirectory).map(\.version)
+        #expect(applied == folderVersions)
+
+        let server = try ServerProcess(env: env, in: work, executable: copy)
+        try await server.waitUntilListening()
+        #expect(try await server.waitFor("/readyz", status: 200))
+        #expect(try await server.terminate() == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).isEmpty)
     }
 }

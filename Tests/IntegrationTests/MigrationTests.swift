@@ -15,6 +15,25 @@ import Testing
         #expect(migrations.prefix(2).map(\.identifier) == ["0001_accounts", "0002_users"])
     }
 
+    /// `migrations/` is the source of truth; the binary must carry exactly that set, byte for byte.
+    @Test func embeddedMigrationsAreTheFolder() throws {
+        let folder = try Migration.load(from: TestDatabase.migrationsDirectory)
+        let embedded = try Migration.resolve(configured: nil)
+        #expect(embedded.map(\.identifier) == folder.map(\.identifier))
+        #expect(embedded.map(\.checksum) == folder.map(\.checksum))
+        #expect(embedded == folder)
+    }
+
+    @Test func aConfiguredFolderOverridesTheEmbeddedSet() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keyflare-migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("SELECT 1;\r\n".utf8).write(to: folder.appendingPathComponent("0001_only.sql"))
+        let migrations = try Migration.resolve(configured: folder.path)
+        #expect(migrations == [Migration(version: 1, name: "only", sql: "SELECT 1;\r\n")])
+        #expect(throws: MigrationError.self) { try Migration.resolve(configured: folder.path + "-missing") }
+    }
+
     @Test func migrateIsIdempotent() async throws {
         let db = try await TestDatabase.empty()
         let pool = db.pool()

@@ -23,7 +23,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var logFormat: LogFormat
     /// Upper bound of pooled database connections.
     public var poolSize: Int
-    /// Folder holding the `NNNN_name.sql` migrations; nil means "find it".
+    /// Folder of `NNNN_name.sql` migrations to use instead of the embedded ones; nil means embedded.
     public var migrationsDirectory: String?
     /// Most entries in the verified-token cache.
     public var tokenCacheSize: Int

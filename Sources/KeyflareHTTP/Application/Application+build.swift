@@ -59,7 +59,7 @@ public struct KeyflareApp: Sendable {
         if configuration.listenDatabaseURL != nil {
             try validateDatabaseURL(listenURL, name: "KEYFLARE_LISTEN_DATABASE_URL")
         }
-        let migrations = try Migration.load(from: Migration.locateDirectory(configured: configuration.migrationsDirectory))
+        let migrations = try Migration.resolve(configured: configuration.migrationsDirectory)
 
         let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
         let pool = Pool(configuration: .init(conninfo: databaseURL, maxConnections: configuration.poolSize), logger: logger)

@@ -50,32 +50,26 @@ public struct Migration: Sendable, Equatable {
             else { throw MigrationError("cannot read \(path) as UTF-8") }
             migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
         }
-        migrations.sort { $0.version < $1.version }
-        for (a, b) in zip(migrations, migrations.dropFirst()) where a.version == b.version {
-            throw MigrationError("two migrations share version \(a.version): \(a.name) and \(b.name)")
-        }
-        return migrations
+        return try ordered(migrations)
     }
 
-    /// Finds the migrations folder: the given one, else `./migrations`, else one next to the
-    /// executable or any of its parent folders (so `.build/debug/keyflare` finds the repository's).
+    /// The migrations to apply: those in `configured` when an operator names a folder (flag or
+    /// `KEYFLARE_MIGRATIONS_DIR`), else the ones compiled into the binary from the repository's
+    /// `migrations/`, so the binary needs no files beside it and no particular working directory.
     /// - Parameters:
-    ///   - configured: an explicit folder (flag or `KEYFLARE_MIGRATIONS_DIR`).
-    public static func locateDirectory(configured: String?) throws -> String {
-        if let configured { return configured }
-        var candidates = [FileManager.default.currentDirectoryPath + "/migrations"]
-        var folder = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(folder.appendingPathComponent("migrations").path)
-            folder = folder.deletingLastPathComponent()
+    ///   - configured: an explicit folder, or nil for the embedded set.
+    public static func resolve(configured: String?) throws -> [Migration] {
+        if let configured { return try load(from: configured) }
+        return try ordered(embedded)
+    }
+
+    /// Sorted by version; two migrations with the same version are an error.
+    private static func ordered(_ migrations: [Migration]) throws -> [Migration] {
+        let sorted = migrations.sorted { $0.version < $1.version }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where a.version == b.version {
+            throw MigrationError("two migrations share version \(a.version): \(a.name) and \(b.name)")
         }
-        var isDirectory: ObjCBool = false
-        for candidate in candidates
-        where FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue {
-            return candidate
-        }
-        throw MigrationError("no migrations folder found; set KEYFLARE_MIGRATIONS_DIR")
+        return sorted
     }
 }
 

@@ -31,10 +31,10 @@ struct KeyflareProcess {
         init(_ description: String) { self.description = description }
     }
 
-    /// An environment with no KEYFLARE_* settings of the caller's, plus `extra`.
+    /// An environment with no KEYFLARE_* settings of the caller's, plus `extra`. No
+    /// KEYFLARE_MIGRATIONS_DIR: the binary applies the migrations built into it.
     static func environment(_ extra: [String: String]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYFLARE_") }
-        env["KEYFLARE_MIGRATIONS_DIR"] = TestDatabase.migrationsDirectory
         env["KEYFLARE_LOG_LEVEL"] = "info"
         env["KEYFLARE_DRAIN_SECONDS"] = "0"
         for (k, v) in extra { env[k] = v }
@@ -42,13 +42,15 @@ struct KeyflareProcess {
     }
 
     /// Runs a command to completion (killing it after `timeout` seconds).
-    static func run(_ arguments: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Double = 60)
-        async throws -> Output
-    {
+    static func run(
+        _ arguments: [String], env: [String: String] = [:], stdin: String? = nil, timeout: Double = 60,
+        in directory: URL? = nil, executable: URL? = nil
+    ) async throws -> Output {
         let process = Process()
-        process.executableURL = try executable
+        process.executableURL = try executable ?? Self.executable
         process.arguments = arguments
         process.environment = environment(env)
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()
@@ -99,10 +101,11 @@ final class ServerProcess: @unchecked Sendable {
     private let stderrText = LockedText()
     private(set) var port = 0
 
-    init(arguments: [String] = [], env: [String: String]) throws {
-        process.executableURL = try KeyflareProcess.executable
+    init(arguments: [String] = [], env: [String: String], in directory: URL? = nil, executable: URL? = nil) throws {
+        process.executableURL = try executable ?? KeyflareProcess.executable
         process.arguments = ["serve", "--port", "0"] + arguments
         process.environment = KeyflareProcess.environment(env)
+        if let directory { process.currentDirectoryURL = directory }
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
