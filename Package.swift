@@ -117,6 +117,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "KeyflareWebTests",
+            dependencies: [
+                "KeyflareWeb",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "KeyflareWeb",

@@ -69,7 +69,7 @@ start_instance() { # N
   KEYFLARE_DATABASE_URL=$BOUNCER_URL KEYFLARE_LISTEN_DATABASE_URL=$DIRECT_URL \
     KEYFLARE_HOST=127.0.0.1 KEYFLARE_PORT=${!port_var} KEYFLARE_DB_POOL_SIZE=8 \
     KEYFLARE_DRAIN_SECONDS=${KEYFLARE_DRAIN_SECONDS:-3} KEYFLARE_LISTEN_DETECTION_SECONDS=3 \
-    KEYFLARE_LOG_FORMAT=json KEYFLARE_LOG_LEVEL=${KEYFLARE_LOG_LEVEL:-notice} \
+    KEYFLARE_LOG_FORMAT=json KEYFLARE_LOG_LEVEL=${KEYFLARE_LOG_LEVEL:-notice} KEYFLARE_TRUSTED_PROXIES=127.0.0.1/32 \
     nohup "$BIN" serve >>"$dir/kf-$n.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   if ! wait_http "http://127.0.0.1:${!port_var}/readyz" 200 60; then
@@ -162,6 +162,7 @@ defaults
 
 frontend keyflare
     bind 127.0.0.1:$LB_PORT
+    option forwardfor
     default_backend instances
 
 backend instances

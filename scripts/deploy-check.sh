@@ -88,6 +88,13 @@ if "$venv/bin/kubernetes-validate" --strict deploy/kubernetes/*.yaml; then ok "k
 
 # --- 3. the balancer config and the systemd unit ---
 if haproxy -c -q -f deploy/compose/haproxy.cfg; then ok "haproxy -c (compose balancer)"; else fail "haproxy -c"; fi
+# ?api_key= carries a token: no shipped access log may hold a query string (%r, %HU and %HQ do;
+# `option httplog` is %r).
+if grep -nE '^\s*option\s+httplog|%(\{[^}]*\})?(r|HU|HQ)\b' deploy/compose/haproxy.cfg scripts/cluster.sh; then
+  fail "a balancer config logs query strings"
+else
+  ok "no balancer config logs query strings"
+fi
 if command -v systemd-analyze >/dev/null; then
   # Verify a copy pointing at the binary just built (verify checks that ExecStart exists).
   unit_dir=$(mktemp -d)

@@ -21,15 +21,23 @@ public enum WebConsole {
             ?? "http://\(services.configuration.host):\(services.configuration.port)"
 
         router.get("/") { _, _ in Page.redirect("/console/access-tokens") }
-        router.get("/console") { _, _ in Page.redirect("/console/access-tokens") }
-        router.get("/console/static/console.css") { _, _ in
+        let guarded = router.group("/console").add(middleware: ConsoleHeadersMiddleware())
+        guarded.get("") { _, _ in Page.redirect("/console/access-tokens") }
+        guarded.get("/static/console.css") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
                 body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css))
             )
         }
+        guarded.get("/static/console.js") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                body: .init(byteBuffer: ByteBuffer(string: ConsoleScript.javascript))
+            )
+        }
 
-        let open = router.group("/console").add(middleware: ConsoleMiddleware(sessions: sessions, logger: services.logger))
+        let open = guarded.group("").add(middleware: ConsoleMiddleware(sessions: sessions, logger: services.logger))
         SignInPages(sessions: sessions, jar: jar).addRoutes(to: open)
         let console = open.group(context: ConsoleContext.self)
         console.post("/logout") { request, context in

@@ -49,34 +49,39 @@ extension Date: QueryDecodable {
 
 extension Array: QueryDecodable where Element == String {
     /// Parses a one-dimensional text array literal such as `{a,"b c",NULL}`; NULL elements are dropped.
+    /// It walks Unicode scalars, not `Character`s: a quote or backslash followed by a combining mark
+    /// is one grapheme cluster, and must still be read as the quote or backslash it is.
     public init?(queryText: String) {
-        guard queryText.first == "{", queryText.last == "}" else { return nil }
+        let scalars = queryText.unicodeScalars
+        guard scalars.first == "{", scalars.last == "}" else { return nil }
         var result: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var quoted = false
         var wasQuoted = false
         var escaped = false
-        for ch in queryText.dropFirst().dropLast() {
+        func finish() {
+            let text = String(current)
+            if wasQuoted || text != "NULL" { result.append(text) }
+        }
+        for scalar in scalars.dropFirst().dropLast() {
             if escaped {
-                current.append(ch)
+                current.append(scalar)
                 escaped = false
-            } else if ch == "\\" {
+            } else if scalar == "\\" {
                 escaped = true
-            } else if ch == "\"" {
+            } else if scalar == "\"" {
                 quoted.toggle()
                 wasQuoted = true
-            } else if ch == "," && !quoted {
-                if wasQuoted || current != "NULL" { result.append(current) }
-                current = ""
+            } else if scalar == "," && !quoted {
+                finish()
+                current = String.UnicodeScalarView()
                 wasQuoted = false
             } else {
-                current.append(ch)
+                current.append(scalar)
             }
         }
         if quoted || escaped { return nil }
-        if !current.isEmpty || wasQuoted {
-            if wasQuoted || current != "NULL" { result.append(current) }
-        }
+        if !current.isEmpty || wasQuoted { finish() }
         self = result
     }
 }

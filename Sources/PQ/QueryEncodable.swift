@@ -43,7 +43,9 @@ extension Date: QueryEncodable {
 }
 
 extension Array: QueryEncodable where Element: QueryEncodable {
-    /// A PostgreSQL array literal with every element double-quoted and escaped.
+    /// A PostgreSQL array literal with every element double-quoted and escaped. Escaping walks UTF-8
+    /// bytes, not `Character`s: a `"` that forms one grapheme cluster with a following combining mark
+    /// is still a quote to PostgreSQL, and must be escaped as one.
     public var queryText: String {
         var out = "{"
         for (i, element) in enumerated() {
@@ -52,10 +54,13 @@ extension Array: QueryEncodable where Element: QueryEncodable {
             let text = element.queryText
             // Most elements (ids, timestamps, names) need no escaping; only walk those that do.
             if text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                for ch in text {
-                    if ch == "\"" || ch == "\\" { out += "\\" }
-                    out.append(ch)
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(text.utf8.count + 8)
+                for byte in text.utf8 {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                    bytes.append(byte)
                 }
+                out += String(decoding: bytes, as: UTF8.self)
             } else {
                 out += text
             }

@@ -75,6 +75,9 @@ def scenario(driver):
     secret = field.get_attribute("value")
     check(secret.startswith("kf_pub_"), f"a public token is shown: {secret[:7]}")
     check("will not be shown again" in driver.page_source, "the panel warns it is shown once")
+    # The Copy button is wired by /console/static/console.js, the only script the CSP allows.
+    driver.find_element(By.ID, "copy-secret").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "copy-status"), "Copied."))
     row = driver.find_element(By.XPATH, "//tr[td[normalize-space()='browser test token']]")
     check(f"ingest: {SOURCE_NAME}" in row.text, "the scope is shown with the source's name")
     driver.save_screenshot(os.path.join(OUTPUT, "tokens-before-revoke.png"))
@@ -104,11 +107,26 @@ def scenario(driver):
     check(secret not in driver.page_source, "the secret is gone after a reload")
     check(not driver.find_elements(By.ID, "secret-value"), "no secret panel after a reload")
 
-    # The page also works at phone width.
+    # The pages also work at phone width: only a table may scroll, inside its own box.
     driver.set_window_size(360, 900)
-    driver.get(f"{BASE}/console/access-tokens")
-    wait.until(EC.presence_of_element_located((By.ID, "create-title")))
-    driver.save_screenshot(os.path.join(OUTPUT, "tokens-360px.png"))
+    for path in ("/console/access-tokens", "/console/sources", "/console/endpoints"):
+        driver.get(f"{BASE}{path}")
+        wait.until(EC.presence_of_element_located((By.TAG_NAME, "h1")))
+        inner = driver.execute_script("return document.documentElement.clientWidth")
+        scroll = driver.execute_script("return document.documentElement.scrollWidth")
+        wide = driver.execute_script(
+            "var w = document.documentElement.clientWidth, out = [];"
+            "document.querySelectorAll('body *').forEach(function (e) {"
+            "  var r = e.getBoundingClientRect();"
+            "  if (r.right > w + 1 && !e.closest('.table-wrap')) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));"
+            "}); return out.slice(0, 8);")
+        check(scroll <= inner, f"{path} is {scroll} px wide in a {inner} px viewport: {wide}")
+        name = path.rsplit("/", 1)[-1]
+        driver.save_screenshot(os.path.join(OUTPUT, f"{name}-360px.png"))
+
+    # No page broke its Content-Security-Policy (Chromium logs every violation to the console).
+    violations = [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+    check(not violations, f"CSP violations: {violations}")
 
 
 def main():
@@ -117,6 +135,7 @@ def main():
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     failed = 0
     try:

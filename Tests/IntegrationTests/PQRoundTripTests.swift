@@ -24,6 +24,19 @@ import Testing
         #expect(try rows[4].decode("v", as: String.self).utf8.count == 1_048_576)
     }
 
+    /// A quote or backslash that forms one grapheme cluster with a combining mark is still escaped in
+    /// the array literal PostgreSQL reads, and read back from the one it writes.
+    @Test func arraysWithClusteredQuotesRoundTrip() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let values = ["\"\u{0301}", "\\\u{0301}", "a\u{0600}\"b", "x,\"\u{200D}y}", "NULL", ""]
+        let row = try #require(try await pool.query(
+            "SELECT \(values)::text[] AS a, array_length(\(values)::text[], 1) AS n").first)
+        #expect(try row.decode("n", as: Int.self) == values.count)
+        #expect(try row.decode("a", as: [String].self) == values)
+    }
+
     @Test func typedColumnsDecode() async throws {
         let db = try await TestDatabase.empty()
         let pool = db.pool()

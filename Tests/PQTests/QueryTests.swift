@@ -55,3 +55,22 @@ import Testing
         #expect(query.binds == ["2023-11-14 22:13:20.500000+00", "2.5", "-3", #"{"a","b\"c","d\\e"}"#])
     }
 }
+
+/// Array literals are built and read by Unicode scalar or byte, never by grapheme cluster.
+@Suite struct ArrayLiteralTests {
+    static let clustered = ["\"\u{0301}", "\\\u{0301}", "a\u{0600}\"b", "x,\"\u{200D}y}", "NULL", ""]
+
+    @Test func aQuoteOrBackslashInsideAClusterIsEscaped() {
+        let literal = Self.clustered.queryText
+        #expect(literal.hasPrefix("{\"\\\"\u{0301}\",\"\\\\\u{0301}\","))
+        #expect([String](queryText: literal) == Self.clustered)
+    }
+
+    @Test func aClusteredQuoteIsReadAsAQuote() {
+        // PostgreSQL writes `{"\"́"}` for the one-element array ['"́']: the parser must see the
+        // backslash and the quote even though each forms one cluster with its neighbour.
+        #expect([String](queryText: "{\"\\\"\u{0301}\",b}") == ["\"\u{0301}", "b"])
+        #expect([String](queryText: "{\"a\u{0301}\"}") == ["a\u{0301}"])
+        #expect([String](queryText: "{\"unterminated\u{0301}}") == nil)
+    }
+}

@@ -45,6 +45,10 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var singleTenant: Bool
     /// Exact secrets of the tokens seeded into the single-tenant account, by kind (secret values).
     public var seedTokens: [TokenKind: String]
+    /// Proxies whose forwarding header names the client (`KEYFLARE_TRUSTED_PROXIES`); empty: none.
+    public var trustedProxies: [CIDR]
+    /// The forwarding header those proxies write (`KEYFLARE_CLIENT_ADDRESS_HEADER`).
+    public var clientAddressHeader: ClientAddressResolver.Header
 
     /// Settings with every default.
     public init() {
@@ -66,6 +70,8 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         drainSeconds = 5
         singleTenant = false
         seedTokens = [:]
+        trustedProxies = []
+        clientAddressHeader = .xForwardedFor
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -125,6 +131,21 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             case "false", "0", "no", "off": singleTenant = false
             default: throw ConfigurationError("KEYFLARE_SINGLE_TENANT must be true or false")
             }
+        }
+        if let list = value("KEYFLARE_TRUSTED_PROXIES") {
+            trustedProxies = try list.split(whereSeparator: { $0 == "," || $0 == " " }).map { entry in
+                guard let block = CIDR(entry) else {
+                    throw ConfigurationError(
+                        "KEYFLARE_TRUSTED_PROXIES: \(entry) is not an address or CIDR block (such as 10.0.0.0/8), or has bits set past its prefix")
+                }
+                return block
+            }
+        }
+        if let header = value("KEYFLARE_CLIENT_ADDRESS_HEADER") {
+            guard let parsed = ClientAddressResolver.Header(rawValue: header.lowercased()) else {
+                throw ConfigurationError("KEYFLARE_CLIENT_ADDRESS_HEADER must be x-forwarded-for or forwarded")
+            }
+            clientAddressHeader = parsed
         }
         for kind in [TokenKind.public, .private] {
             let name = Self.seedVariable(for: kind)

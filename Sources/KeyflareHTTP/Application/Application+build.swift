@@ -96,6 +96,10 @@ public struct KeyflareApp: Sendable {
         let endpoints = EndpointStore(pool: pool)
 
         let router = Router(context: AppRequestContext.self)
+        if !configuration.trustedProxies.isEmpty {
+            router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
+                trusted: configuration.trustedProxies, header: configuration.clientAddressHeader)))
+        }
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
         router.add(middleware: PublicCORSMiddleware())

@@ -11,8 +11,9 @@ public struct AppRequestContext: RequestContext {
     public var token: VerifiedToken?
     /// The signed-in console user, set by the console's session middleware.
     public var consoleSession: ConsoleSession?
-    /// The client's address as this instance sees it (proxies' forwarding headers are not trusted).
-    public let clientIP: String?
+    /// The client's address: the TCP peer, or, behind a proxy in `KEYFLARE_TRUSTED_PROXIES`, the
+    /// address its forwarding header names (set by `ClientAddressMiddleware`).
+    public var clientIP: String?
 
     /// - Parameters:
     ///   - source: the channel and logger of the request.

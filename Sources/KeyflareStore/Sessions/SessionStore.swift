@@ -50,8 +50,20 @@ public struct SessionStore: Sendable {
         self.hasher = hasher
     }
 
-    /// Signs in: rate limits first, then the password; on success a new session and its cookie value.
-    /// Every failure says only "invalid email or password".
+    /// The longest email accepted at sign-in (RFC 5321 allows 254 for a path; some margin).
+    public static let maxEmailBytes = 320
+    /// Expired failure rows removed per sign-in attempt; each attempt adds at most one, so the table
+    /// stays bounded by what the window holds.
+    static let pruneBatch = 100
+
+    /// Signs in: the attempt is reserved first, then the password is checked; on success a new session
+    /// and its cookie value. Every failure says only "invalid email or password".
+    ///
+    /// The reservation holds the limit under concurrency and across instances: under a
+    /// transaction-scoped advisory lock per email and per client address (always taken in that
+    /// order), it counts the failures in the window, refuses with 429 when the limit is reached, and
+    /// otherwise inserts a failure row *before* bcrypt runs. A correct password deletes that row again.
+    /// So of any number of parallel guesses, at most the limit ever reach bcrypt.
     /// - Parameters:
     ///   - email: as typed.
     ///   - password: as typed; never logged or stored.
@@ -61,19 +73,11 @@ public struct SessionStore: Sendable {
     public func signIn(email: String, password: String, ip: String?, userAgent: String?) async throws
         -> (cookie: String, session: ConsoleSession)
     {
-        let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let failures = try await pool.query(
-            """
-            SELECT count(*) FILTER (WHERE email = \(email)) AS by_email,
-                   count(*) FILTER (WHERE ip = \(ip)) AS by_ip
-            FROM sign_in_failures WHERE failed_at > now() - make_interval(secs => \(Self.window))
-            """
-        ).first!
-        if try failures.decode("by_email", as: Int.self) >= Self.maxFailuresPerEmail
-            || failures.decode("by_ip", as: Int.self) >= Self.maxFailuresPerIP
-        {
-            throw KeyflareError.tooManyRequests("too many failed sign-ins; wait 15 minutes and try again")
+        guard email.utf8.count <= Self.maxEmailBytes else {
+            throw KeyflareError.badRequest("email must be at most \(Self.maxEmailBytes) characters")
         }
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let reservation = try await reserveAttempt(email: email, ip: ip)
         let user = try await pool.query(
             "SELECT id, account_id, password_hash FROM users WHERE lower(email) = \(email)"
         ).first
@@ -81,11 +85,11 @@ public struct SessionStore: Sendable {
         let decoy = try await decoyHash()
         let matches = try await hasher.verify(password, hash: hash ?? decoy) && hash != nil
         guard matches, let user else {
-            let userID: UUID? = try user?.decode("id")
-            let accountID: UUID? = try user?.decode("account_id")
-            _ = try await pool.withTransaction { connection in
-                try connection.execute("INSERT INTO sign_in_failures (email, ip) VALUES (\(email), \(ip))")
-                if let accountID {
+            // The reserved row stays: it is this failure.
+            if let user {
+                let userID: UUID? = try user.decode("id")
+                let accountID: UUID = try user.decode("account_id")
+                _ = try await pool.withTransaction { connection in
                     try AuditStore.record(
                         .userSignInFailed, accountID: accountID,
                         actor: AuditActor(kind: .user, id: userID, ip: ip, userAgent: userAgent), targetType: "user",
@@ -94,6 +98,7 @@ public struct SessionStore: Sendable {
             }
             throw KeyflareError.unauthorized("invalid email or password")
         }
+        try await pool.query("DELETE FROM sign_in_failures WHERE id = \(reservation)")
         let userID: UUID = try user.decode("id")
         let accountID: UUID = try user.decode("account_id")
         let cookie = Self.randomSecret()
@@ -115,6 +120,40 @@ public struct SessionStore: Sendable {
             throw KeyflareError.unavailable("the new session could not be read back")
         }
         return (cookie, session)
+    }
+
+    /// Counts this attempt against the limits before any password is checked; returns the id of its
+    /// failure row, or throws 429 when the email or the address has no attempts left.
+    private func reserveAttempt(email: String, ip: String?) async throws -> Int64 {
+        try await pool.withTransaction { connection in
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("keyflare sign-in email " + email), 0))")
+            if let ip {
+                try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("keyflare sign-in ip " + ip), 0))")
+            }
+            let failures = try connection.execute(
+                """
+                SELECT (SELECT count(*) FROM sign_in_failures
+                        WHERE email = \(email) AND failed_at > now() - make_interval(secs => \(Self.window))) AS by_email,
+                       (SELECT count(*) FROM sign_in_failures
+                        WHERE ip = \(ip) AND failed_at > now() - make_interval(secs => \(Self.window))) AS by_ip
+                """
+            ).first!
+            if try failures.decode("by_email", as: Int.self) >= Self.maxFailuresPerEmail
+                || failures.decode("by_ip", as: Int.self) >= Self.maxFailuresPerIP
+            {
+                throw KeyflareError.tooManyRequests("too many failed sign-ins; wait 15 minutes and try again")
+            }
+            try connection.execute(
+                """
+                DELETE FROM sign_in_failures WHERE id IN (
+                    SELECT id FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => \(Self.window))
+                    ORDER BY failed_at LIMIT \(Self.pruneBatch))
+                """
+            )
+            return try connection.execute(
+                "INSERT INTO sign_in_failures (email, ip) VALUES (\(email), \(ip)) RETURNING id"
+            ).first!.decode("id", as: Int64.self)
+        }
     }
 
     /// The live session a cookie value names, or nil.

@@ -13,8 +13,7 @@ struct EndpointPages {
 
     func addRoutes(to group: RouterGroup<ConsoleContext>) {
         group.get("/endpoints") { request, context -> Response in
-            let done = request.uri.queryParameters["done"].map(String.init)
-            return try await list(context, flash: done.map { "Endpoint \($0)." })
+            try await list(context, flash: Flash.message(request, in: Flash.endpoints))
         }
         group.post("/endpoints") { request, context -> Response in
             let form = try await ConsoleForm.read(request, context)
@@ -29,8 +28,7 @@ struct EndpointPages {
         }
         group.get("/endpoints/:id") { request, context -> Response in
             let endpoint = try await find(context)
-            let saved = request.uri.queryParameters["done"] != nil ? "Endpoint saved." : nil
-            return detail(context, endpoint, flash: saved)
+            return detail(context, endpoint, flash: Flash.message(request, in: Flash.endpoints))
         }
         group.post("/endpoints/:id") { request, context -> Response in
             let form = try await ConsoleForm.read(request, context)

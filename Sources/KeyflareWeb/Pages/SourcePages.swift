@@ -12,8 +12,7 @@ struct SourcePages {
 
     func addRoutes(to group: RouterGroup<ConsoleContext>) {
         group.get("/sources") { request, context -> Response in
-            let done = request.uri.queryParameters["done"].map(String.init)
-            return try await page(context, flash: done.map { "Source \($0)." })
+            try await page(context, flash: Flash.message(request, in: Flash.sources))
         }
         group.post("/sources") { request, context -> Response in
             let form = try await ConsoleForm.read(request, context)

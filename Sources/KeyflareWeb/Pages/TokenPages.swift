@@ -28,14 +28,7 @@ struct TokenPages {
             if CookieJar.value(Self.onceCookie, in: request) != nil {
                 headers[.setCookie] = jar.clear(Self.onceCookie, path: Self.path)
             }
-            let flash = request.uri.queryParameters["done"].map { done -> String in
-                switch done {
-                case "revoked": "The token has been revoked."
-                case "created": "Token created."
-                case "rolled": "Token rolled: the new token is below; the old one keeps working for the grace period you chose."
-                default: ""
-                }
-            }.flatMap { $0.isEmpty ? nil : $0 }
+            let flash = Flash.message(request, in: Flash.tokens)
             return try await page(context, secret: secret, flash: flash, headers: headers)
         }
         group.post("/access-tokens") { request, context -> Response in

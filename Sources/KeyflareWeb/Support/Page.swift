@@ -29,9 +29,9 @@ enum Page {
         var fields = headers
         fields[.contentType] = "text/html; charset=utf-8"
         fields[.cacheControl] = "no-store"
-        fields[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        fields[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        fields[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        // ConsoleHeadersMiddleware adds these to every console response; pages carry them too, so a
+        // page rendered outside the console's route group is no less protected.
+        for field in ConsoleHeadersMiddleware.fields { fields[field.name] = field.value }
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 

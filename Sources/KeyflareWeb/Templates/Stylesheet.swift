@@ -1,4 +1,7 @@
 /// The console's one stylesheet: readable from 360 px phones to 1440 px desktops, with visible focus.
+/// Only a table scrolls sideways, inside its `.table-wrap`; that box is `position: relative` so the
+/// absolutely positioned screen-reader text (`.sr`) in a scrolled table is clipped by it rather than
+/// placed against the page, which made the whole page 697 px wide at 360 px.
 enum Stylesheet {
     static let css = """
         *{box-sizing:border-box}
@@ -13,6 +16,7 @@ enum Stylesheet {
         .brand{font-weight:700;font-size:1.1rem}
         .signout{margin-left:auto;display:flex;gap:8px;align-items:center;flex-wrap:wrap}.who{font-size:.9rem;opacity:.9}
         main{max-width:1200px;margin:0 auto;padding:16px}
+        main p,main h1,main h2,label{overflow-wrap:anywhere}
         h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.2rem;margin:0 0 .75rem}
         .card{background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:16px;margin:16px 0}
         .narrow{max-width:520px}
@@ -25,7 +29,7 @@ enum Stylesheet {
         button,.button{font:inherit;display:inline-block;padding:7px 14px;border-radius:6px;border:1px solid #5b6570;background:#fff;color:#1b1f24;cursor:pointer;text-decoration:none;margin-top:.6rem}
         .primary{background:#0b5cad;border-color:#0b5cad;color:#fff}
         .danger{background:#b42318;border-color:#b42318;color:#fff}
-        .table-wrap{overflow-x:auto;background:#fff;border:1px solid #d8dde3;border-radius:8px}
+        .table-wrap{overflow-x:auto;position:relative;max-width:100%;background:#fff;border:1px solid #d8dde3;border-radius:8px}
         table{border-collapse:collapse;width:100%;font-size:.95rem}
         caption{text-align:left;padding:10px 12px;font-weight:600}
         th,td{padding:8px 12px;border-top:1px solid #e6e9ed;text-align:left;vertical-align:top}

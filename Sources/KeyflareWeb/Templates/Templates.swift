@@ -1,16 +1,25 @@
 import Mustache
 
-/// The console's templates. They live in the binary, so a deployment is one file; mustache escapes
-/// every `{{value}}` for HTML, and `{{{body}}}` is only ever a page this library rendered.
+/// The console's templates. They live in the binary, so a deployment is one file. Every
+/// `{{value}}` is escaped by `HTMLEscaper` (by byte, not by grapheme cluster): the library puts
+/// its content-type pragma in front of every template it registers, partials included, so no
+/// template can forget it. `{{{body}}}` is only ever a page this library rendered.
+///
+/// No template may hold a `<script>` element, an `on…=` attribute or a `style=` attribute: the
+/// console's Content-Security-Policy allows scripts and styles from `/console/static/` only.
 enum Templates {
     static let library: MustacheLibrary = {
+        MustacheContentTypes.register(HTMLEscaper(), named: HTMLEscaper.contentTypeName)
         var library = MustacheLibrary()
         for (name, text) in sources {
             // The templates are constants of this file, so a parse error is a programming error.
-            try! library.register(text, named: name)
+            try! library.register(pragma + text, named: name)
         }
         return library
     }()
+
+    /// Selects `HTMLEscaper` for everything after it in a template.
+    static let pragma = "{{% CONTENT_TYPE: \(HTMLEscaper.contentTypeName) }}"
 
     static let sources: [String: String] = [
         "layout": """
@@ -70,15 +79,7 @@ enum Templates {
                 <button type="button" id="copy-secret">Copy</button>
               </div>
               <p id="copy-status" role="status" class="muted"></p>
-              <script>
-                document.getElementById('copy-secret').addEventListener('click', function () {
-                  var field = document.getElementById('secret-value');
-                  field.select();
-                  var done = function () { document.getElementById('copy-status').textContent = 'Copied.'; };
-                  if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand('copy'); done(); }); }
-                  else { document.execCommand('copy'); done(); }
-                });
-              </script>
+              <script src="/console/static/console.js"></script>
             </section>
             {{/secret}}
             <div class="table-wrap">
