@@ -52,6 +52,7 @@ PY
 # need them), so a binary may use those without installing anything.
 base="libc6 libgcc-s1 libstdc++6 zlib1g"
 unexpected=""
+libraries=$(ldd "$bin")
 while read -r lib path; do
   [ -n "$path" ] || continue
   resolved=$(readlink -f "$path")
@@ -63,10 +64,12 @@ while read -r lib path; do
     unexpected="$unexpected $lib($package)"
   fi
   echo "  $lib -> $package"
-done < <(ldd "$bin" | awk '/=>/ { print $1, $3 } !/=>/ && /^\t\// { print $1, $1 }')
-if ldd "$bin" | grep -q 'libswift\|libFoundation'; then fail "the binary links the Swift runtime dynamically"; fi
+done < <(awk '/=>/ { print $1, $3 } !/=>/ && /^\t\// { print $1, $1 }' <<<"$libraries")
+# Matched against ldd's output read once: `ldd | grep -q` under pipefail fails at random when grep
+# exits before ldd has finished writing (SIGPIPE).
+if grep -q 'libswift\|libFoundation' <<<"$libraries"; then fail "the binary links the Swift runtime dynamically"; fi
 # And libpq5 is really what provides libpq (the image installs nothing the binary does not use).
-if ! ldd "$bin" | grep -q 'libpq.so.5 => /'; then fail "the binary does not load libpq.so.5 from libpq5"; fi
+if ! grep -q 'libpq.so.5 => /' <<<"$libraries"; then fail "the binary does not load libpq.so.5 from libpq5"; fi
 if [ -n "$unexpected" ]; then
   fail "libraries not provided by '$runtime_packages' or the base image:$unexpected"
 else

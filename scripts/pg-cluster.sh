@@ -76,7 +76,7 @@ init)
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = ''
-max_connections = 200
+max_connections = ${KEYFLARE_PG_MAX_CONNECTIONS:-200}
 CONF
   echo "$port" > "$dir/port"
   ;;

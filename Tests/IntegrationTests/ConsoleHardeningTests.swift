@@ -190,8 +190,8 @@ import Testing
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
         let (accountID, email) = try await ConsoleTests().user(t)
-        let first = try t.instance()
-        let second = try t.instance()
+        let first = try t.instance(configure: { $0.poolSize = 4 })
+        let second = try t.instance(configure: { $0.poolSize = 4 })
         try await first.application.test(.router) { one throws in
             try await second.application.test(.router) { two throws in
                 let (headersOne, csrfOne) = try await Console().loginForm(one)

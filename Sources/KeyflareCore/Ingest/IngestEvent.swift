@@ -67,44 +67,30 @@ public struct IngestBatch: Sendable, Equatable {
     ///   - body: the JSON bytes (already decompressed).
     ///   - receivedAt: the time to use for events without a usable timestamp.
     public static func parse(_ body: Data, receivedAt: Date) throws -> IngestBatch {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-        } catch {
-            throw KeyflareError.badRequest("the request body is not valid JSON")
+        try body.withUnsafeBytes { try parse($0, receivedAt: receivedAt) }
+    }
+
+    /// Parses and validates a body in one pass that builds no objects (`IngestScanner`): it stops
+    /// at the first limit crossed, so a refused body costs no more memory than its own bytes.
+    /// - Parameters:
+    ///   - body: the JSON bytes (already decompressed).
+    ///   - receivedAt: the time to use for events without a usable timestamp.
+    public static func parse(_ body: UnsafeRawBufferPointer, receivedAt: Date) throws -> IngestBatch {
+        guard body.count <= maxBodyBytes else {
+            throw KeyflareError.payloadTooLarge("the request body is over \(maxBodyBytes / 1024 / 1024) MiB")
         }
-        let items: [Any]
-        let shape: Shape
-        if let object = root as? [String: Any] {
-            if let batch = object["batch"] {
-                guard let array = batch as? [Any] else {
-                    throw KeyflareError.badRequest("\"batch\" must be an array of event objects")
-                }
-                items = array
-                shape = .batch
-            } else {
-                items = [object]
-                shape = .single
-            }
-        } else if let array = root as? [Any] {
-            items = array
-            shape = .array
-        } else {
-            throw KeyflareError.badRequest("the body must be an event object, an array of events, or {\"batch\": [...]}")
+        let scanned = try IngestScanner.scan(body, maxEvents: maxEvents)
+        let timestamps = scanned.timestamps.map { token in token.flatMap(timestamp) ?? receivedAt }
+        // The scanner has checked that the bytes are valid UTF-8, so nothing is replaced here.
+        return IngestBatch(shape: scanned.shape, json: String(decoding: body, as: UTF8.self), timestamps: timestamps)
+    }
+
+    static func timestamp(_ token: IngestScanner.TimestampToken) -> Date? {
+        switch token {
+        case .string(let text): RFC3339.parse(text)
+        case .number(let text): Double(text).flatMap { timestamp($0 as NSNumber) }
+        case .other: nil
         }
-        guard !items.isEmpty else { throw KeyflareError.badRequest("the batch is empty: send at least one event") }
-        guard items.count <= maxEvents else {
-            throw KeyflareError.payloadTooLarge("\(items.count) events in one request; the limit is \(maxEvents)")
-        }
-        var timestamps: [Date] = []
-        timestamps.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            guard let object = item as? [String: Any] else {
-                throw KeyflareError.badRequest("event at index \(index) is not a JSON object")
-            }
-            timestamps.append(timestamp(object["timestamp"]) ?? receivedAt)
-        }
-        return IngestBatch(shape: shape, json: String(decoding: body, as: UTF8.self), timestamps: timestamps)
     }
 
     /// An ISO-8601 string, or a Unix epoch in seconds, milliseconds or microseconds (told apart by

@@ -1,0 +1,377 @@
+/// A single pass over an ingest body that validates it as JSON and finds its events without building
+/// any object: it counts events as it goes, stops at the first limit it crosses, and keeps only each
+/// event's `timestamp` token. Its memory is a few words plus one small value per event, whatever the
+/// body holds; `JSONSerialization` built every object first (10 MiB of `{}` cost 3.8 GB).
+///
+/// It also refuses what PostgreSQL's `jsonb` would refuse later, so that a body is stored whole or
+/// refused whole: invalid UTF-8, `\u0000`, and unpaired surrogate escapes. Where a key repeats, the
+/// last one counts, as in `jsonb`.
+public struct IngestScanner {
+    /// A token found for an event's `timestamp` key.
+    public enum TimestampToken: Sendable, Equatable {
+        /// A string, decoded (only short ones are kept; a long one cannot be a timestamp).
+        case string(String)
+        /// A number, as its text.
+        case number(String)
+        /// Anything else: `true`, `null`, an object…
+        case other
+    }
+
+    /// What the body holds.
+    public struct Result: Sendable, Equatable {
+        /// How the events are wrapped.
+        public var shape: IngestBatch.Shape
+        /// One entry per event: its `timestamp` token, if it has one.
+        public var timestamps: [TimestampToken?]
+    }
+
+    /// Deepest nesting accepted, counting the root as 1.
+    public static let maxDepth = 128
+    /// Longest string kept as a timestamp candidate, in bytes.
+    static let maxTimestampBytes = 64
+
+    private let bytes: UnsafeRawBufferPointer
+    private let maxEvents: Int
+    private var i = 0
+
+    /// Scans a body.
+    /// - Parameters:
+    ///   - body: the decompressed bytes.
+    ///   - maxEvents: most events accepted; one more is a 413 at once.
+    public static func scan(_ body: UnsafeRawBufferPointer, maxEvents: Int) throws -> Result {
+        var scanner = IngestScanner(bytes: body, maxEvents: maxEvents)
+        return try scanner.root()
+    }
+
+    private init(bytes: UnsafeRawBufferPointer, maxEvents: Int) {
+        self.bytes = bytes
+        self.maxEvents = maxEvents
+    }
+
+    // MARK: - Structure
+
+    private mutating func root() throws -> Result {
+        skipWhitespace()
+        let result: Result
+        switch peek() {
+        case UInt8(ascii: "{"):
+            result = try rootObject()
+        case UInt8(ascii: "["):
+            result = Result(shape: .array, timestamps: try eventArray(depth: 1))
+        case nil:
+            throw Self.invalid
+        default:
+            try value(depth: 1)
+            throw KeyflareError.badRequest("the body must be an event object, an array of events, or {\"batch\": [...]}")
+        }
+        skipWhitespace()
+        guard i == bytes.count else { throw Self.invalid }
+        guard !result.timestamps.isEmpty else { throw KeyflareError.badRequest("the batch is empty: send at least one event") }
+        return result
+    }
+
+    /// `{"batch": [...], …}` or a single event.
+    private mutating func rootObject() throws -> Result {
+        var timestamp: TimestampToken?
+        var batch: [TimestampToken?]?
+        try object(depth: 1) { scanner, key in
+            if key == .batch {
+                guard scanner.peek() == UInt8(ascii: "[") else {
+                    throw KeyflareError.badRequest("\"batch\" must be an array of event objects")
+                }
+                batch = try scanner.eventArray(depth: 2)
+            } else if key == .timestamp {
+                timestamp = try scanner.timestampValue(depth: 2)
+            } else {
+                try scanner.value(depth: 2)
+            }
+        }
+        if let batch { return Result(shape: .batch, timestamps: batch) }
+        return Result(shape: .single, timestamps: [timestamp])
+    }
+
+    /// An array whose every element is an event object.
+    private mutating func eventArray(depth: Int) throws -> [TimestampToken?] {
+        try enter(depth)
+        i += 1  // [
+        var timestamps: [TimestampToken?] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            i += 1
+            return timestamps
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "{") else {
+                if peek() == nil { throw Self.invalid }
+                throw KeyflareError.badRequest("event at index \(timestamps.count) is not a JSON object")
+            }
+            guard timestamps.count < maxEvents else {
+                throw KeyflareError.payloadTooLarge("more than \(maxEvents) events in one request; the limit is \(maxEvents)")
+            }
+            var timestamp: TimestampToken?
+            try object(depth: depth + 1) { scanner, key in
+                if key == .timestamp {
+                    timestamp = try scanner.timestampValue(depth: depth + 2)
+                } else {
+                    try scanner.value(depth: depth + 2)
+                }
+            }
+            timestamps.append(timestamp)
+            skipWhitespace()
+            switch next() {
+            case UInt8(ascii: ","): continue
+            case UInt8(ascii: "]"): return timestamps
+            default: throw Self.invalid
+            }
+        }
+    }
+
+    /// The keys this scanner cares about; every other key is only validated.
+    private enum Key { case batch, timestamp, other }
+
+    /// An object; `member` is called with the scanner positioned at each member's value.
+    private mutating func object(depth: Int, member: (inout IngestScanner, Key) throws -> Void) throws {
+        try enter(depth)
+        i += 1  // {
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw Self.invalid }
+            let key = try keyString()
+            skipWhitespace()
+            guard next() == UInt8(ascii: ":") else { throw Self.invalid }
+            skipWhitespace()
+            try member(&self, key)
+            skipWhitespace()
+            switch next() {
+            case UInt8(ascii: ","): continue
+            case UInt8(ascii: "}"): return
+            default: throw Self.invalid
+            }
+        }
+    }
+
+    /// Any JSON value, validated and skipped.
+    private mutating func value(depth: Int) throws {
+        guard let c = peek() else { throw Self.invalid }
+        switch c {
+        case UInt8(ascii: "{"):
+            try object(depth: depth) { scanner, _ in try scanner.value(depth: depth + 1) }
+        case UInt8(ascii: "["):
+            try enter(depth)
+            i += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") {
+                i += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try value(depth: depth + 1)
+                skipWhitespace()
+                switch next() {
+                case UInt8(ascii: ","): continue
+                case UInt8(ascii: "]"): return
+                default: throw Self.invalid
+                }
+            }
+        case UInt8(ascii: "\""):
+            _ = try string(keep: 0)
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            _ = try number()
+        default:
+            throw Self.invalid
+        }
+    }
+
+    /// A `timestamp` member's value: kept when it is a short string or a number.
+    private mutating func timestampValue(depth: Int) throws -> TimestampToken {
+        guard let c = peek() else { throw Self.invalid }
+        switch c {
+        case UInt8(ascii: "\""):
+            return try string(keep: Self.maxTimestampBytes).map(TimestampToken.string) ?? .other
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try number())
+        default:
+            try value(depth: depth)
+            return .other
+        }
+    }
+
+    private func enter(_ depth: Int) throws {
+        guard depth <= Self.maxDepth else {
+            throw KeyflareError.badRequest("the body is nested deeper than \(Self.maxDepth) levels")
+        }
+    }
+
+    // MARK: - Tokens
+
+    private static let invalid = KeyflareError.badRequest("the request body is not valid JSON")
+
+    private func peek() -> UInt8? { i < bytes.count ? bytes[i] : nil }
+
+    private mutating func next() -> UInt8? {
+        guard i < bytes.count else { return nil }
+        defer { i += 1 }
+        return bytes[i]
+    }
+
+    private mutating func skipWhitespace() {
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard i + count <= bytes.count else { throw Self.invalid }
+        for k in 0..<count where bytes[i + k] != word.utf8Start[k] { throw Self.invalid }
+        i += count
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, returned as text.
+    private mutating func number() throws -> String {
+        let start = i
+        func digits() -> Int {
+            let from = i
+            while let c = peek(), c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") { i += 1 }
+            return i - from
+        }
+        if peek() == UInt8(ascii: "-") { i += 1 }
+        if peek() == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            guard digits() > 0 else { throw Self.invalid }
+        }
+        if peek() == UInt8(ascii: ".") {
+            i += 1
+            guard digits() > 0 else { throw Self.invalid }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            i += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { throw Self.invalid }
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+    }
+
+    /// A key: only whether it is `batch` or `timestamp` matters. Keys with escapes are decoded.
+    private mutating func keyString() throws -> Key {
+        switch try string(keep: 16) {
+        case "batch": .batch
+        case "timestamp": .timestamp
+        default: .other
+        }
+    }
+
+    /// A string token. Validates escapes and UTF-8; returns the decoded text when it is at most
+    /// `keep` bytes long, else nil (the token is still fully validated).
+    private mutating func string(keep: Int) throws -> String? {
+        i += 1  // "
+        var kept: [UInt8]? = keep > 0 ? [] : nil
+        func append(_ byte: UInt8) {
+            guard kept != nil else { return }
+            if kept!.count >= keep { kept = nil } else { kept!.append(byte) }
+        }
+        func appendScalar(_ value: UInt32) {
+            for byte in String(Unicode.Scalar(value)!).utf8 { append(byte) }
+        }
+        while true {
+            guard let c = next() else { throw Self.invalid }
+            switch c {
+            case UInt8(ascii: "\""):
+                return kept.map { String(decoding: $0, as: UTF8.self) }
+            case UInt8(ascii: "\\"):
+                guard let e = next() else { throw Self.invalid }
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): append(e)
+                case UInt8(ascii: "b"): append(0x08)
+                case UInt8(ascii: "f"): append(0x0C)
+                case UInt8(ascii: "n"): append(0x0A)
+                case UInt8(ascii: "r"): append(0x0D)
+                case UInt8(ascii: "t"): append(0x09)
+                case UInt8(ascii: "u"):
+                    let unit = try hex4()
+                    if unit == 0 {
+                        throw KeyflareError.badRequest(
+                            "the body holds \\u0000 in a string, which cannot be stored (PostgreSQL's jsonb has no NUL); remove it or encode it otherwise")
+                    }
+                    if (0xD800...0xDBFF).contains(unit) {
+                        guard next() == UInt8(ascii: "\\"), next() == UInt8(ascii: "u") else { throw Self.loneSurrogate }
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw Self.loneSurrogate }
+                        appendScalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                    } else if (0xDC00...0xDFFF).contains(unit) {
+                        throw Self.loneSurrogate
+                    } else {
+                        appendScalar(unit)
+                    }
+                default:
+                    throw Self.invalid
+                }
+            case 0x00..<0x20:
+                throw Self.invalid
+            case 0x20..<0x80:
+                append(c)
+            default:
+                let start = i - 1
+                try utf8Sequence(lead: c)
+                for k in start..<i { append(bytes[k]) }
+            }
+        }
+    }
+
+    private static let loneSurrogate = KeyflareError.badRequest("the body holds an unpaired UTF-16 surrogate escape (\\ud800–\\udfff)")
+    private static let notUTF8 = KeyflareError.badRequest("the request body is not valid UTF-8")
+
+    private mutating func hex4() throws -> UInt32 {
+        guard i + 4 <= bytes.count else { throw Self.invalid }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[i]
+            i += 1
+            let digit: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw Self.invalid
+            }
+            value = value << 4 | digit
+        }
+        return value
+    }
+
+    /// The continuation bytes of a multi-byte UTF-8 sequence whose lead byte was just read; refuses
+    /// overlong forms, surrogates and values past U+10FFFF (RFC 3629).
+    private mutating func utf8Sequence(lead: UInt8) throws {
+        let count: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: count = 1
+        case 0xE0: count = 2; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: count = 2
+        case 0xED: count = 2; high = 0x9F
+        case 0xF0: count = 3; low = 0x90
+        case 0xF1...0xF3: count = 3
+        case 0xF4: count = 3; high = 0x8F
+        default: throw Self.notUTF8
+        }
+        guard i + count <= bytes.count else { throw Self.notUTF8 }
+        guard bytes[i] >= low, bytes[i] <= high else { throw Self.notUTF8 }
+        for k in 1..<count where bytes[i + k] & 0xC0 != 0x80 { throw Self.notUTF8 }
+        i += count
+    }
+}
