@@ -280,6 +280,97 @@ def suite_memory(count=100_000):
     return {"memory growth MB (100k tokens)": (growth, idle, "<= 64", growth <= 64)}
 
 
+def peak_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def post_raw(address, path, body, headers):
+    host, port = address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("POST" if body is not None else "GET", path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def parallel(count, work):
+    results = [None] * count
+
+    def run(i):
+        results[i] = work()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def suite_abuse():
+    """Peak RSS growth of instance B for the worst ingest body and the worst endpoint result, one
+    and eight at once; and the p99 of a cached auth check while a flood of unknown tokens arrives,
+    against its p99 without the flood."""
+    ingest_token = new_token(Client(B))[1]
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    gzip_bomb = compressor.compress(b"[" + b"{}," * ((10 * 1024 * 1024 - 8) // 3) + b"{}]") + compressor.flush()
+    headers = {"X-API-KEY": ingest_token, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    path = f"/api/logs?source={SOURCE}"
+    base = peak_mb(PID_B)
+    assert post_raw(B, path, gzip_bomb, headers) == 413
+    one_ingest = peak_mb(PID_B) - base
+    statuses = parallel(8, lambda: post_raw(B, path, gzip_bomb, headers))
+    assert all(status == 413 for status in statuses), statuses
+    eight_ingest = peak_mb(PID_B) - base
+
+    client = Client(B)
+    status, body = client.request("POST", "/api/endpoints", TOKEN, {
+        "name": f"abuse-{secrets.token_hex(4)}", "sql": "select repeat('x', 50000000) as big", "max_limit": 1})
+    assert status == 201, (status, body)
+    endpoint = json.loads(body)["id"]
+    query_headers = {"X-API-KEY": TOKEN}
+    base = peak_mb(PID_B)
+    assert post_raw(B, f"/api/endpoints/query/{endpoint}", None, query_headers) == 413
+    one_query = peak_mb(PID_B) - base
+    statuses = parallel(8, lambda: post_raw(B, f"/api/endpoints/query/{endpoint}", None, query_headers))
+    assert all(status == 413 for status in statuses), statuses
+    eight_query = peak_mb(PID_B) - base
+
+    # A cached token's p99 alone, then while 50,000 unknown well-formed tokens arrive from the same
+    # address (most of them answered 429 by the per-address failure limit).
+    check_token = new_token(Client(A))[1]
+    Client(A).request("GET", "/api/auth/check", check_token)
+    quiet = wrk(A, "/api/auth/check", seconds=8, connections=16, header=f"X-API-KEY: {check_token}")
+    flooding = threading.Event()
+
+    def flood():
+        flood_client = Client(A)
+        sent = 0
+        while not flooding.is_set() and sent < 12_500:
+            flood_client.request("GET", "/api/auth/check", make_token())
+            sent += 1
+
+    flooders = [threading.Thread(target=flood) for _ in range(4)]
+    for thread in flooders:
+        thread.start()
+    loud = wrk(A, "/api/auth/check", seconds=8, connections=16, header=f"X-API-KEY: {check_token}")
+    flooding.set()
+    for thread in flooders:
+        thread.join()
+    ratio = loud["p99_ms"] / quiet["p99_ms"] if quiet["p99_ms"] else None
+    return {
+        "abuse: worst ingest, peak RSS growth MB": (one_ingest, None, "< 64", one_ingest < 64),
+        "abuse: worst ingest x8, peak RSS growth MB": (eight_ingest, None, "< 256", eight_ingest < 256),
+        "abuse: worst endpoint result, peak RSS growth MB": (one_query, None, "< 64", one_query < 64),
+        "abuse: worst endpoint result x8, peak RSS growth MB": (eight_query, None, "< 256", eight_query < 256),
+        "abuse: cached auth p99 ms under a 50k unknown-token flood": (loud["p99_ms"], quiet["p99_ms"], "<= 2x", ratio is not None and ratio <= 2),
+    }
+
+
 def suite_soak(seconds=180):
     """Mixed traffic at a fixed, moderate rate, with one revocation a second: no 5xx, no request
     accepted with a token more than 50 ms after its revoke returned, RSS stable."""
@@ -355,6 +446,7 @@ def suite_soak(seconds=180):
 SUITES = {
     "http-auth": suite_http_auth, "ingest-single": suite_ingest_single, "ingest-batch": suite_ingest_batch,
     "revoke": suite_revoke, "cold-verify": suite_cold_verify, "memory": suite_memory, "soak": suite_soak,
+    "abuse": suite_abuse,
 }
 
 if __name__ == "__main__":

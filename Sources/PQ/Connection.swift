@@ -151,6 +151,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func execute(_ query: Query) throws -> QueryResult {
         guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        try Self.refuseNUL(query.binds)
         let params: [UnsafeMutablePointer<CChar>?] = query.binds.map { $0.map { strdup($0) } }
         defer { for p in params { free(p) } }
         let result: OpaquePointer? = params.withUnsafeBufferPointer { buffer in
@@ -162,12 +163,95 @@ public final class Connection: @unchecked Sendable {
         return try consume(result)
     }
 
+    /// What a row handler wants after each row of `stream`.
+    public enum StreamDecision: Sendable {
+        /// Send the next row.
+        case more
+        /// Stop: the statement is cancelled and the rest of its rows are never read.
+        case stop
+    }
+
+    /// Runs one statement and hands its rows over one at a time (libpq's single-row mode), so that
+    /// at most one row is held in memory whatever the statement returns; the handler can stop it.
+    /// - Parameters:
+    ///   - query: the statement and its binds.
+    ///   - onRow: called with each row's values (nil for NULL), in order.
+    /// - Returns: true if every row was read, false if the handler stopped it.
+    public func stream(_ query: Query, onRow: ([String?]) throws -> StreamDecision) throws -> Bool {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        try Self.refuseNUL(query.binds)
+        let params: [UnsafeMutablePointer<CChar>?] = query.binds.map { $0.map { strdup($0) } }
+        defer { for p in params { free(p) } }
+        let sent: Int32 = params.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+                pointer in
+                PQsendQueryParams(handle, query.sql, Int32(params.count), nil, params.isEmpty ? nil : pointer, nil, nil, 0)
+            }
+        }
+        guard sent == 1 else {
+            throw PQError(.connection, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+        _ = PQsetSingleRowMode(handle)
+        var stopped = false
+        var failure: (any Error)?
+        // Every result is read to the end (libpq needs that before the next statement), but after a
+        // stop or a failure the remaining ones are only cleared.
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_SINGLE_TUPLE:
+                guard !stopped, failure == nil else { continue }
+                let fields = Int(PQnfields(result))
+                var values: [String?] = []
+                values.reserveCapacity(fields)
+                for f in 0..<fields {
+                    values.append(PQgetisnull(result, 0, Int32(f)) != 0 ? nil : String(cString: PQgetvalue(result, 0, Int32(f))))
+                }
+                do {
+                    if try onRow(values) == .stop {
+                        stopped = true
+                        cancel()
+                    }
+                } catch {
+                    failure = error
+                    cancel()
+                }
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                break
+            default:
+                // After our own cancel, the server's "canceling statement" error is expected.
+                if !stopped, failure == nil {
+                    failure = Self.error(from: result, connectionOK: PQstatus(handle) == CONNECTION_OK)
+                }
+            }
+        }
+        if let failure { throw failure }
+        return !stopped
+    }
+
+    /// Asks the server to cancel the statement in progress (`PQcancel`, on a connection of its own).
+    private func cancel() {
+        guard let handle, let token = PQgetCancel(handle) else { return }
+        defer { PQfreeCancel(token) }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(token, &buffer, Int32(buffer.count))
+    }
+
+    /// Text parameters travel as C strings, so a NUL would silently cut a value short (and
+    /// PostgreSQL's `text` cannot hold one anyway): such a query is refused before anything is sent.
+    static func refuseNUL(_ binds: [String?]) throws {
+        for (index, bind) in binds.enumerated() where bind?.utf8.contains(0) == true {
+            throw PQError(.invalidParameter, message: "parameter $\(index + 1) contains a NUL character")
+        }
+    }
+
     /// Runs one or more statements with no parameters (`PQexec`), for migration scripts.
     /// - Parameters:
     ///   - unsafeSQL: the script, used as is.
     @discardableResult
     public func executeScript(unsafeSQL: String) throws -> QueryResult {
         guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        guard !unsafeSQL.utf8.contains(0) else { throw PQError(.invalidParameter, message: "the statement contains a NUL character") }
         return try consume(PQexec(handle, unsafeSQL))
     }
 

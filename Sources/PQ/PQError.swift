@@ -16,6 +16,11 @@ public struct PQError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         case decoding
         /// The pool was closed before the request could be served.
         case poolClosed
+        /// Every connection stayed busy for the pool's acquire timeout, or too many were waiting.
+        case poolExhausted
+        /// A bind parameter holds a NUL character, which a libpq text parameter cannot carry (it would
+        /// be cut there); nothing was sent. `message` says which parameter, by position.
+        case invalidParameter
         /// libpq or the server answered in a way we did not expect.
         case unexpected
     }
@@ -68,7 +73,7 @@ public struct PQError: Error, Sendable, CustomStringConvertible, CustomDebugStri
 
     /// True when the failure means the database could not be reached (or the connection died).
     public var isConnectionFailure: Bool {
-        kind == .connection || kind == .poolClosed || (sqlState?.hasPrefix("08") ?? false)
+        kind == .connection || kind == .poolClosed || kind == .poolExhausted || (sqlState?.hasPrefix("08") ?? false)
             || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -18,15 +19,27 @@ public final class Pool: Service, Sendable {
         public var maxConnections: Int
         /// Extra libpq settings that override `conninfo` (a user and password, an application name).
         public var options: [(String, String)]
+        /// Longest a borrower waits for a connection before `PQError(.poolExhausted)`; nil waits as
+        /// long as it takes.
+        public var acquireTimeout: Duration?
+        /// Most borrowers waiting at once; one more is refused at once with `.poolExhausted`.
+        public var maxWaiters: Int
 
         /// - Parameters:
         ///   - conninfo: libpq URI or conninfo string.
         ///   - maxConnections: upper bound of open connections.
         ///   - options: libpq settings that override `conninfo`.
-        public init(conninfo: String, maxConnections: Int = 10, options: [(String, String)] = []) {
+        ///   - acquireTimeout: longest wait for a connection; nil for no limit.
+        ///   - maxWaiters: most borrowers waiting at once.
+        public init(
+            conninfo: String, maxConnections: Int = 10, options: [(String, String)] = [], acquireTimeout: Duration? = nil,
+            maxWaiters: Int = 10_000
+        ) {
             self.conninfo = conninfo
             self.maxConnections = max(1, maxConnections)
             self.options = options
+            self.acquireTimeout = acquireTimeout
+            self.maxWaiters = max(0, maxWaiters)
         }
     }
 
@@ -158,15 +171,37 @@ public final class Pool: Service, Sendable {
         case .closed: throw PQError(.poolClosed, message: "the connection pool is closed")
         case .wait:
             return try await withCheckedThrowingContinuation { continuation in
-                let closed = state.withLock { state -> Bool in
-                    if state.closed { return true }
+                enum Queued { case waiting(UInt64), closed, full }
+                let queued = state.withLock { state -> Queued in
+                    if state.closed { return .closed }
+                    if state.waiters.count >= configuration.maxWaiters { return .full }
                     state.nextWaiterID += 1
                     state.waiters.append((state.nextWaiterID, continuation))
-                    return false
+                    return .waiting(state.nextWaiterID)
                 }
-                if closed { continuation.resume(throwing: PQError(.poolClosed, message: "the connection pool is closed")) }
+                switch queued {
+                case .closed: continuation.resume(throwing: PQError(.poolClosed, message: "the connection pool is closed"))
+                case .full: continuation.resume(throwing: PQError(.poolExhausted, message: "too many requests are waiting for a connection"))
+                case .waiting(let id):
+                    guard let timeout = configuration.acquireTimeout else { return }
+                    // A timer, not a task: nothing runs while the borrower waits, and the waiter is
+                    // removed (and failed) only if no connection reached it first.
+                    let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [weak self] in
+                        self?.expire(waiter: id)
+                    }
+                }
             }
         }
+    }
+
+    /// Fails a borrower still waiting after the acquire timeout.
+    private func expire(waiter id: UInt64) {
+        let expired = state.withLock { state -> CheckedContinuation<Lease, any Error>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index).continuation
+        }
+        expired?.resume(throwing: PQError(.poolExhausted, message: "no database connection was free in time"))
     }
 
     /// Returns a slot to the pool: a healthy idle connection is reused, anything else is closed and its

@@ -22,6 +22,29 @@ import Testing
         #expect(backends <= 3)
     }
 
+    /// A borrower waits at most the acquire timeout, then gets `.poolExhausted` (a 503 over HTTP).
+    @Test func borrowersWaitAtMostTheAcquireTimeout() async throws {
+        let db = try await TestDatabase.empty()
+        let pool = Pool(
+            configuration: .init(conninfo: db.url, maxConnections: 1, acquireTimeout: .milliseconds(200), maxWaiters: 2),
+            logger: TestDatabase.quietLogger)
+        defer { Task { await pool.close() } }
+        let busy = Task { try await pool.query("SELECT pg_sleep(1.5)") }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        do {
+            try await pool.query("SELECT 1")
+            Issue.record("the borrower got a connection that was busy")
+        } catch let error as PQError {
+            #expect(error.kind == .poolExhausted)
+            #expect(error.isConnectionFailure)
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(150) && waited < .seconds(1.2), "waited \(waited)")
+        _ = try await busy.value
+        #expect(try await pool.query("SELECT 1 AS n").first?.decode("n", as: Int.self) == 1, "the pool serves again")
+    }
+
     @Test func poolReplacesConnectionsKilledByTerminateBackend() async throws {
         let db = try await TestDatabase.empty()
         let pool = db.pool(max: 2)

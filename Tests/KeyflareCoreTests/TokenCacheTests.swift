@@ -25,6 +25,23 @@ import Testing
         #expect(cache.get(digest) == nil, "trusting again starts empty")
     }
 
+    /// 50,000 distinct unknown tokens fill only the negative store: every verified token stays.
+    @Test func unknownTokensNeverEvictVerifiedOnes() {
+        let cache = TokenCache(configuration: .init(maxEntries: 100, maxNegativeEntries: 1_024))
+        cache.trust()
+        let verified = (0..<100).map { TokenFormat.digest(of: "real \($0)") }
+        for digest in verified { cache.insert(.found(record()), for: digest, generation: cache.generation) }
+        for i in 0..<50_000 { cache.insert(.unknown, for: TokenFormat.digest(of: "junk \(i)"), generation: cache.generation) }
+        #expect(verified.allSatisfy { if case .found = cache.get($0) { true } else { false } })
+        #expect(cache.verifiedCount == 100)
+        #expect(cache.count <= 100 + 1_024)
+        // A token that is found later replaces its negative entry.
+        let late = TokenFormat.digest(of: "junk 49999")
+        #expect(cache.get(late) == .unknown)
+        cache.insert(.found(record()), for: late, generation: cache.generation)
+        if case .found = cache.get(late) {} else { Issue.record("the found entry did not replace the negative one") }
+    }
+
     @Test func aFillAfterAnInvalidationIsDropped() {
         let cache = TokenCache()
         cache.trust()
@@ -80,8 +97,9 @@ import Testing
     }
 
     @Test func aMillionGarbageTokensNeverGrowTheCachePastItsBound() async throws {
+        // Garbage lands in the negative store alone, which has its own bound.
         let bound = 10_000
-        let cache = TokenCache(configuration: .init(maxEntries: bound))
+        let cache = TokenCache(configuration: .init(maxEntries: 50_000, maxNegativeEntries: bound))
         cache.trust()
         let lookup = EmptyLookup()
         let verifier = CachingTokenVerifier(cache: cache, lookup: lookup)
@@ -107,7 +125,8 @@ import Testing
         }
         maxSeen = max(maxSeen, cache.count)
         #expect(maxSeen <= bound)
-        #expect(maxSeen >= bound - 16, "the cache fills up to its bound")
+        #expect(maxSeen >= bound - 16, "the negative store fills up to its bound")
+        #expect(cache.verifiedCount == 0)
         #expect(lookup.calls.load(ordering: .relaxed) == 1_000_000)
     }
 }

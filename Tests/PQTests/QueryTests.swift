@@ -74,3 +74,19 @@ import Testing
         #expect([String](queryText: "{\"unterminated\u{0301}}") == nil)
     }
 }
+
+/// A NUL would cut a libpq text parameter short: it is refused before anything is sent.
+@Suite struct NULParameterTests {
+    @Test func aParameterWithNULIsRefusedNamingItsPosition() {
+        #expect(throws: PQError.self) { try Connection.refuseNUL(["fine", nil, "desc\u{0}tail"]) }
+        do {
+            try Connection.refuseNUL(["ok", "info\u{0}"])
+        } catch let error as PQError {
+            #expect(error.kind == .invalidParameter)
+            #expect(error.message == "parameter $2 contains a NUL character")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        #expect(throws: Never.self) { try Connection.refuseNUL(["plain", nil, "ünïcødé 🚀"]) }
+    }
+}

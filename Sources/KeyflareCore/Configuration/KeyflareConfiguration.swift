@@ -45,6 +45,20 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var singleTenant: Bool
     /// Exact secrets of the tokens seeded into the single-tenant account, by kind (secret values).
     public var seedTokens: [TokenKind: String]
+    /// Most ingest body bytes accepted and not yet committed, per instance (`KEYFLARE_INGEST_QUEUE_BYTES`).
+    public var ingestQueueBytes: Int
+    /// Largest endpoint result, in bytes of JSON (`KEYFLARE_QUERY_MAX_BYTES`).
+    public var queryMaxBytes: Int
+    /// Longest a request waits for a pooled database connection, in seconds (`KEYFLARE_DB_ACQUIRE_TIMEOUT`).
+    public var dbAcquireTimeout: Double
+    /// Longest a connection may take to send a request head, in seconds (`KEYFLARE_HTTP_HEADER_TIMEOUT`).
+    public var httpHeaderTimeout: Double
+    /// Longest an idle keep-alive connection stays open, in seconds (`KEYFLARE_HTTP_IDLE_TIMEOUT`).
+    public var httpIdleTimeout: Double
+    /// Slowest body upload accepted, in bytes per second after the first seconds (`KEYFLARE_HTTP_MIN_BODY_RATE`).
+    public var httpMinBodyRate: Int
+    /// Failed token verifications allowed per client address per minute (`KEYFLARE_AUTH_FAILURES_PER_MINUTE`).
+    public var authFailuresPerMinute: Int
     /// Proxies whose forwarding header names the client (`KEYFLARE_TRUSTED_PROXIES`); empty: none.
     public var trustedProxies: [CIDR]
     /// The forwarding header those proxies write (`KEYFLARE_CLIENT_ADDRESS_HEADER`).
@@ -72,6 +86,13 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         seedTokens = [:]
         trustedProxies = []
         clientAddressHeader = .xForwardedFor
+        ingestQueueBytes = 64 * 1024 * 1024
+        queryMaxBytes = 10 * 1024 * 1024
+        dbAcquireTimeout = 2
+        httpHeaderTimeout = 10
+        httpIdleTimeout = 60
+        httpMinBodyRate = 1024
+        authFailuresPerMinute = 60
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -132,6 +153,13 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             default: throw ConfigurationError("KEYFLARE_SINGLE_TENANT must be true or false")
             }
         }
+        ingestQueueBytes = try Self.integer(value("KEYFLARE_INGEST_QUEUE_BYTES"), name: "KEYFLARE_INGEST_QUEUE_BYTES", in: 1_048_576...(1 << 34)) ?? ingestQueueBytes
+        queryMaxBytes = try Self.integer(value("KEYFLARE_QUERY_MAX_BYTES"), name: "KEYFLARE_QUERY_MAX_BYTES", in: 1024...(1 << 30)) ?? queryMaxBytes
+        dbAcquireTimeout = try Self.seconds(value("KEYFLARE_DB_ACQUIRE_TIMEOUT"), name: "KEYFLARE_DB_ACQUIRE_TIMEOUT") ?? dbAcquireTimeout
+        httpHeaderTimeout = try Self.seconds(value("KEYFLARE_HTTP_HEADER_TIMEOUT"), name: "KEYFLARE_HTTP_HEADER_TIMEOUT") ?? httpHeaderTimeout
+        httpIdleTimeout = try Self.seconds(value("KEYFLARE_HTTP_IDLE_TIMEOUT"), name: "KEYFLARE_HTTP_IDLE_TIMEOUT") ?? httpIdleTimeout
+        httpMinBodyRate = try Self.integer(value("KEYFLARE_HTTP_MIN_BODY_RATE"), name: "KEYFLARE_HTTP_MIN_BODY_RATE", in: 0...(1 << 30)) ?? httpMinBodyRate
+        authFailuresPerMinute = try Self.integer(value("KEYFLARE_AUTH_FAILURES_PER_MINUTE"), name: "KEYFLARE_AUTH_FAILURES_PER_MINUTE", in: 1...1_000_000) ?? authFailuresPerMinute
         if let list = value("KEYFLARE_TRUSTED_PROXIES") {
             trustedProxies = try list.split(whereSeparator: { $0 == "," || $0 == " " }).map { entry in
                 guard let block = CIDR(entry) else {
@@ -160,6 +188,14 @@ public struct KeyflareConfiguration: Sendable, Equatable {
                 throw ConfigurationError("\(name) is not a Keyflare token; `keyflare token generate --type \(kind)` prints one")
             }
         }
+    }
+
+    private static func integer(_ text: String?, name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
     }
 
     private static func seconds(_ text: String?, name: String) throws -> Double? {

@@ -27,6 +27,7 @@ public struct EndpointSQL: Sendable, Equatable {
         let chars = Array(trimmed.unicodeScalars)
         var out = String.UnicodeScalarView()
         var names: [String] = []
+        var positions: [String: Int] = [:]
         var i = 0
         func at(_ j: Int) -> Unicode.Scalar? { j < chars.count ? chars[j] : nil }
         func isIdentStart(_ c: Unicode.Scalar?) -> Bool {
@@ -91,11 +92,13 @@ public struct EndpointSQL: Sendable, Equatable {
                 var j = i + 1
                 while isIdentPart(at(j)) { j += 1 }
                 if at(j) == "$" {
-                    let tag = Array(chars[i...j])
+                    // The closing tag can only start at a '$', and the text between two '$'s is compared
+                    // at most once per attempt, so the search is linear in the SQL's length.
+                    let tag = chars[i...j]
                     var k = j + 1
                     var closed = false
                     while k + tag.count <= chars.count {
-                        if Array(chars[k..<(k + tag.count)]) == tag {
+                        if chars[k] == "$", chars[k..<(k + tag.count)].elementsEqual(tag) {
                             closed = true
                             break
                         }
@@ -110,11 +113,12 @@ public struct EndpointSQL: Sendable, Equatable {
                 while isIdentPart(at(j)) { j += 1 }
                 let name = String(String.UnicodeScalarView(chars[(i + 1)..<j]))
                 let index: Int
-                if let existing = names.firstIndex(of: name) {
-                    index = existing + 1
+                if let existing = positions[name] {
+                    index = existing
                 } else {
                     names.append(name)
                     index = names.count
+                    positions[name] = index
                 }
                 out.append(contentsOf: "$\(index)".unicodeScalars)
                 i = j

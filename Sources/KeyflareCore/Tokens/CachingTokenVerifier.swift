@@ -45,8 +45,15 @@ public final class CachingTokenVerifier: TokenVerifier {
     }
 
     public func verify(_ token: String) async throws -> VerifiedToken {
+        try await verify(token, mayLookUp: { true })
+    }
+
+    /// Cached answers (valid tokens and cached refusals alike) never ask `mayLookUp`; only a miss,
+    /// which costs a database lookup, does.
+    public func verify(_ token: String, mayLookUp: () -> Bool) async throws -> VerifiedToken {
         let digest = try TokenRejection.digestIfWellFormed(token)
         if let verified = try fromCache(digest) { return verified }
+        guard mayLookUp() else { throw TokenRejection.tooManyFailures }
         observer?.cacheMiss()
         // Read before the lookup: an invalidation that lands while we are away changes it, and the
         // stale result is then not stored.

@@ -11,12 +11,16 @@ import Synchronization
 ///   miss and fills are dropped, so every verification goes to the database.
 ///
 /// Storage is split into shards by the digest's first word, each a dictionary under its own mutex,
-/// with a FIFO ring that bounds it: inserting into a full shard evicts its oldest key.
+/// with a FIFO ring that bounds it: inserting into a full shard evicts its oldest key. Verified tokens
+/// and "no such token" entries live in separate, separately bounded stores, so a flood of random
+/// well-formed tokens only ever evicts other negative entries, never a real token.
 public final class TokenCache: Sendable {
     /// Sizes and lifetimes.
     public struct Configuration: Sendable {
-        /// Most entries held, positive and negative together.
+        /// Most verified tokens held.
         public var maxEntries: Int
+        /// Most "no such token" entries held, in a store of their own.
+        public var maxNegativeEntries: Int
         /// Longest time any entry is used, as a safety net behind invalidation.
         public var maxAge: Duration
         /// Lifetime of "no such token" entries, which keep garbage from hammering the database.
@@ -26,8 +30,13 @@ public final class TokenCache: Sendable {
         ///   - maxEntries: bound on entries (default 100,000).
         ///   - maxAge: safety-net age (default 60 s).
         ///   - negativeTTL: lifetime of negative entries (default 5 s).
-        public init(maxEntries: Int = 100_000, maxAge: Duration = .seconds(60), negativeTTL: Duration = .seconds(5)) {
+        ///   - maxNegativeEntries: bound on negative entries (default: a tenth of `maxEntries`, at least 1,024).
+        public init(
+            maxEntries: Int = 100_000, maxAge: Duration = .seconds(60), negativeTTL: Duration = .seconds(5),
+            maxNegativeEntries: Int? = nil
+        ) {
             self.maxEntries = max(1, maxEntries)
+            self.maxNegativeEntries = max(1, maxNegativeEntries ?? max(1_024, maxEntries / 10))
             self.maxAge = maxAge
             self.negativeTTL = min(negativeTTL, maxAge)
         }
@@ -55,17 +64,57 @@ public final class TokenCache: Sendable {
             ring = Array(repeating: nil, count: capacity)
             slots.reserveCapacity(capacity)
         }
+
+        /// Stores a slot, evicting the oldest key when the ring is full.
+        mutating func store(_ slot: Slot, for digest: TokenDigest) {
+            if slots.updateValue(slot, forKey: digest) == nil {
+                if let evicted = ring[head] { slots.removeValue(forKey: evicted) }
+                ring[head] = digest
+                head = (head + 1) % ring.count
+            }
+        }
+
+        mutating func clear() {
+            slots.removeAll(keepingCapacity: true)
+            for i in ring.indices { ring[i] = nil }
+            head = 0
+        }
     }
 
-    /// The configuration in force.
-    public let configuration: Configuration
     /// A shard behind its own lock (a class, since a `Mutex` cannot sit in an array).
     private final class LockedShard: Sendable {
         let mutex: Mutex<Shard>
         init(capacity: Int) { mutex = Mutex(Shard(capacity: capacity)) }
     }
 
-    private let shards: [LockedShard]
+    /// A bounded set of shards.
+    private struct Store: Sendable {
+        let shards: [LockedShard]
+
+        init(maxEntries: Int) {
+            // Swift dictionaries grow in powers of two at 75% load; enough shards that a full shard
+            // stays under 6,144 entries keeps each at 8,192 buckets instead of doubling to 16,384
+            // (measured: 100,000 cached tokens took 20 MB less this way).
+            let shardCount = maxEntries >= 1024 ? max(16, (maxEntries + 6_143) / 6_144) : 1
+            let perShard = max(1, maxEntries / shardCount)
+            shards = (0..<shardCount).map { _ in LockedShard(capacity: perShard) }
+        }
+
+        func shard(_ digest: TokenDigest) -> LockedShard {
+            shards[Int(truncatingIfNeeded: digest.a % UInt64(shards.count))]
+        }
+
+        var count: Int { shards.reduce(0) { total, shard in total + shard.mutex.withLock { $0.slots.count } } }
+
+        func clear() {
+            for shard in shards { shard.mutex.withLock { $0.clear() } }
+        }
+    }
+
+    /// The configuration in force.
+    public let configuration: Configuration
+    private let positive: Store
+    private let negative: Store
     private let generationCounter = Atomic<UInt64>(0)
     private let trusted = Atomic<Bool>(false)
     private let clock = ContinuousClock()
@@ -75,12 +124,8 @@ public final class TokenCache: Sendable {
     ///   - configuration: sizes and lifetimes.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
-        // Swift dictionaries grow in powers of two at 75% load; enough shards that a full shard stays
-        // under 6,144 entries keeps each at 8,192 buckets instead of doubling to 16,384 (measured:
-        // 100,000 cached tokens took 20 MB less this way).
-        let shardCount = configuration.maxEntries >= 1024 ? max(16, (configuration.maxEntries + 6_143) / 6_144) : 1
-        let perShard = max(1, configuration.maxEntries / shardCount)
-        shards = (0..<shardCount).map { _ in LockedShard(capacity: perShard) }
+        positive = Store(maxEntries: configuration.maxEntries)
+        negative = Store(maxEntries: configuration.maxNegativeEntries)
     }
 
     /// True while invalidations are known to be flowing.
@@ -95,11 +140,11 @@ public final class TokenCache: Sendable {
     public func get(_ digest: TokenDigest) -> Entry? {
         guard isTrusted else { return nil }
         let now = clock.now
-        let slot = shard(digest).mutex.withLock { $0.slots[digest] }
-        guard let slot else { return nil }
-        let lifetime = slot.entry == .unknown ? configuration.negativeTTL : configuration.maxAge
-        guard slot.storedAt.duration(to: now) < lifetime else { return nil }
-        return slot.entry
+        if let slot = positive.shard(digest).mutex.withLock({ $0.slots[digest] }) {
+            return slot.storedAt.duration(to: now) < configuration.maxAge ? slot.entry : nil
+        }
+        guard let slot = negative.shard(digest).mutex.withLock({ $0.slots[digest] }) else { return nil }
+        return slot.storedAt.duration(to: now) < configuration.negativeTTL ? slot.entry : nil
     }
 
     /// Stores a lookup result, unless an invalidation happened after `generation` was read or the
@@ -112,17 +157,18 @@ public final class TokenCache: Sendable {
     @discardableResult
     public func insert(_ entry: Entry, for digest: TokenDigest, generation: UInt64) -> Bool {
         let now = clock.now
-        return shard(digest).mutex.withLock { shard in
+        let store = entry == .unknown ? negative : positive
+        let stored = store.shard(digest).mutex.withLock { shard in
             // Checked under the shard lock: invalidate() bumps the generation before taking this lock
             // to remove, so either this sees the new generation or the removal sees this entry.
             guard isTrusted, generationCounter.load(ordering: .acquiring) == generation else { return false }
-            if shard.slots.updateValue(Slot(entry: entry, storedAt: now), forKey: digest) == nil {
-                if let evicted = shard.ring[shard.head] { shard.slots.removeValue(forKey: evicted) }
-                shard.ring[shard.head] = digest
-                shard.head = (shard.head + 1) % shard.ring.count
-            }
+            shard.store(Slot(entry: entry, storedAt: now), for: digest)
             return true
         }
+        if stored, entry != .unknown {
+            _ = negative.shard(digest).mutex.withLock { $0.slots.removeValue(forKey: digest) }
+        }
+        return stored
     }
 
     /// Drops one digest's entry (positive or negative) and fences off fills in flight.
@@ -130,19 +176,15 @@ public final class TokenCache: Sendable {
     ///   - digest: the token whose row changed.
     public func invalidate(_ digest: TokenDigest) {
         generationCounter.add(1, ordering: .acquiringAndReleasing)
-        _ = shard(digest).mutex.withLock { $0.slots.removeValue(forKey: digest) }
+        _ = positive.shard(digest).mutex.withLock { $0.slots.removeValue(forKey: digest) }
+        _ = negative.shard(digest).mutex.withLock { $0.slots.removeValue(forKey: digest) }
     }
 
     /// Drops everything and fences off fills in flight.
     public func flush() {
         generationCounter.add(1, ordering: .acquiringAndReleasing)
-        for shard in shards {
-            shard.mutex.withLock { shard in
-                shard.slots.removeAll(keepingCapacity: true)
-                for i in shard.ring.indices { shard.ring[i] = nil }
-                shard.head = 0
-            }
-        }
+        positive.clear()
+        negative.clear()
     }
 
     /// Stops using the cache (the invalidation feed is down) and empties it.
@@ -158,12 +200,9 @@ public final class TokenCache: Sendable {
         trusted.store(true, ordering: .releasing)
     }
 
-    /// Entries held now (for tests and metrics).
-    public var count: Int {
-        shards.reduce(0) { total, shard in total + shard.mutex.withLock { $0.slots.count } }
-    }
+    /// Entries held now, positive and negative (for tests and metrics).
+    public var count: Int { positive.count + negative.count }
 
-    private func shard(_ digest: TokenDigest) -> LockedShard {
-        shards[Int(truncatingIfNeeded: digest.a % UInt64(shards.count))]
-    }
+    /// Verified tokens held now.
+    public var verifiedCount: Int { positive.count }
 }

@@ -8,6 +8,22 @@ public protocol TokenVerifier: Sendable {
     /// - Parameters:
     ///   - token: the secret as presented.
     func verify(_ token: String) async throws -> VerifiedToken
+
+    /// Verifies a presented token, asking `mayLookUp` before anything that costs a database lookup;
+    /// when it says no, the verification fails with `TokenRejection.tooManyFailures`.
+    /// - Parameters:
+    ///   - token: the secret as presented.
+    ///   - mayLookUp: whether this caller may still cost a lookup.
+    func verify(_ token: String, mayLookUp: () -> Bool) async throws -> VerifiedToken
+}
+
+extension TokenVerifier {
+    /// Verifiers without a cache always look up, so they ask first.
+    public func verify(_ token: String, mayLookUp: () -> Bool) async throws -> VerifiedToken {
+        _ = try TokenRejection.digestIfWellFormed(token)
+        guard mayLookUp() else { throw TokenRejection.tooManyFailures }
+        return try await verify(token)
+    }
 }
 
 /// The 401 messages, one per reason, shared by every verifier.
@@ -25,6 +41,9 @@ public enum TokenRejection {
     public static let revoked = KeyflareError.unauthorized("access token has been revoked")
     /// Past its expiry.
     public static let expired = KeyflareError.unauthorized("access token has expired")
+    /// This client address has failed too many verifications lately; cached tokens still work.
+    public static let tooManyFailures = KeyflareError.tooManyRequests(
+        "too many failed token verifications from this address; wait a minute and try again")
 
     /// Checks the format, returning the digest to look up or throwing the 401.
     /// - Parameters:

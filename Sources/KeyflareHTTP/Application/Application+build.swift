@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import KeyflareCore
 import KeyflareStore
 import Logging
@@ -62,7 +63,10 @@ public struct KeyflareApp: Sendable {
         let migrations = try Migration.resolve(configured: configuration.migrationsDirectory)
 
         let instanceID = String(UUID().uuidString.prefix(8)).lowercased()
-        let pool = Pool(configuration: .init(conninfo: databaseURL, maxConnections: configuration.poolSize), logger: logger)
+        let acquireTimeout = Duration.milliseconds(Int(configuration.dbAcquireTimeout * 1000))
+        let pool = Pool(
+            configuration: .init(conninfo: databaseURL, maxConnections: configuration.poolSize, acquireTimeout: acquireTimeout),
+            logger: logger)
         let readiness = Readiness()
         let metrics = KeyflareMetrics()
         let cache = TokenCache(configuration: .init(
@@ -91,7 +95,8 @@ public struct KeyflareApp: Sendable {
         )
 
         let sandbox = QuerySandbox(
-            conninfo: databaseURL, pool: pool, timeout: .seconds(configuration.queryTimeoutSeconds), logger: logger
+            conninfo: databaseURL, pool: pool, timeout: .seconds(configuration.queryTimeoutSeconds),
+            acquireTimeout: acquireTimeout, maxResultBytes: configuration.queryMaxBytes, logger: logger
         )
         let endpoints = EndpointStore(pool: pool)
 
@@ -110,7 +115,9 @@ public struct KeyflareApp: Sendable {
         // Everything below needs a verified token: TokenContext cannot be built without one.
         let usageCounter = UsageCounter()
         let usageStore = UsageStore(pool: pool)
-        let authenticator = TokenAuthenticator(verifier: verifier, metrics: metrics, usage: usageCounter)
+        let authenticator = TokenAuthenticator(
+            verifier: verifier, metrics: metrics, usage: usageCounter,
+            failures: FailureLimiter(limit: configuration.authFailuresPerMinute))
         let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
         let sources = SourceStore(pool: pool)
         AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
@@ -123,7 +130,8 @@ public struct KeyflareApp: Sendable {
         QueryController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: queries)
         // Few writers: measured on 2 cores, 2 writers beat 10 (more transactions in flight only add
         // contention), and each still carries every request queued while it was busy.
-        let committer = GroupCommitter(pool: pool, writers: 2, logger: logger)
+        let committer = GroupCommitter(
+            pool: pool, writers: 2, maxBytesInFlight: configuration.ingestQueueBytes, logger: logger)
         let ingest = IngestController(sources: sources, committer: committer)
         ingest.addRoutes(to: api, paths: ["/logs", "/events"])
         // Logflare's clients also post to /logs at the root.
@@ -136,8 +144,13 @@ public struct KeyflareApp: Sendable {
 
         // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
         // and the pool (listed first) closes last, so in-flight requests still reach the database.
+        let headerTimeout = TimeAmount.milliseconds(Int64(configuration.httpHeaderTimeout * 1000))
+        let minBodyRate = configuration.httpMinBodyRate
         self.application = Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [SlowClientHandler(headerTimeout: headerTimeout, minBodyRate: minBodyRate)],
+                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [
                 pool, SandboxService(sandbox: sandbox), startup, listener, committer,

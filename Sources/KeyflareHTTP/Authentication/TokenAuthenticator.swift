@@ -11,22 +11,30 @@ struct TokenAuthenticator: RouterMiddleware {
     let verifier: any TokenVerifier
     let metrics: KeyflareMetrics
     let usage: UsageCounter
+    /// Failed verifications per client address (`KEYFLARE_AUTH_FAILURES_PER_MINUTE`).
+    let failures: FailureLimiter
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
         async throws -> Response
     {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
-        let token = try await timedVerify(presented)
+        let token: VerifiedToken
+        do {
+            token = try await timedVerify(presented, client: context.clientIP)
+        } catch let error as KeyflareError where error.status == .unauthorized {
+            failures.recordFailure(context.clientIP)
+            throw error
+        }
         usage.record(token.tokenID)
         context.token = token
         return try await next(request, context)
     }
 
     /// Verifies, timing the verification alone (accepted or not), never the rest of the request.
-    private func timedVerify(_ presented: String) async throws -> VerifiedToken {
+    private func timedVerify(_ presented: String, client: String?) async throws -> VerifiedToken {
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        return try await verifier.verify(presented)
+        return try await verifier.verify(presented, mayLookUp: { failures.allows(client) })
     }
 }

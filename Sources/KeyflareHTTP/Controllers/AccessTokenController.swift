@@ -10,13 +10,14 @@ struct AccessTokenController {
     static let notFound = KeyflareError.notFound("access token not found")
 
     /// `POST /api/access-tokens` body. `scopes` is a list or one space-separated string.
-    struct CreateRequest: Decodable {
+    struct CreateRequest: RequestFields {
+        static let fields = names(CodingKeys.self)
         let description: String?
         let scopes: [String]?
         let expiresAt: String?
         let expiresIn: Int?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case description, scopes, expiresAt = "expires_at", expiresIn = "expires_in"
         }
 
@@ -57,11 +58,14 @@ struct AccessTokenController {
     }
 
     /// `POST /api/access-tokens/{id}/roll` body.
-    struct RollRequest: Decodable {
+    struct RollRequest: RequestFields {
+        static let fields = names(CodingKeys.self)
         let graceSeconds: Int?
+        let expiresIn: Int?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case graceSeconds = "grace_seconds"
+            case expiresIn = "expires_in"
         }
     }
 
@@ -134,12 +138,14 @@ struct AccessTokenController {
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
         group.get("/access-tokens") { request, context -> Response in
+            try QueryString(request).requireOnly(["include_revoked"])
             try context.token.requireManagement()
-            let includeRevoked = request.uri.queryParameters["include_revoked"].map { $0 == "true" || $0 == "1" } ?? false
+            let includeRevoked = QueryString(request)["include_revoked"].map { $0 == "true" || $0 == "1" } ?? false
             let list = try await tokens.list(accountID: context.token.accountID, includeRevoked: includeRevoked)
             return try JSONResponse.make(list.map { TokenJSON(token: $0, secret: nil) })
         }
         group.post("/access-tokens") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             let body = try await RequestBody.decode(CreateRequest.self, from: request)
             let scopes = try Scope.parseList(body.scopes ?? ["ingest"])
@@ -151,6 +157,7 @@ struct AccessTokenController {
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }
         group.get("/access-tokens/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
             guard let token = try await tokens.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
             try context.token.requireManagement()
@@ -158,6 +165,7 @@ struct AccessTokenController {
         }
         // Accepts the id or, as Logflare does, the token string itself. Idempotent.
         group.delete("/access-tokens/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             guard let value = context.parameters.get("id") else { throw Self.notFound }
             let accountID = context.token.accountID
             let token: AccessToken?
@@ -176,20 +184,23 @@ struct AccessTokenController {
             return Response(status: .noContent)
         }
         group.post("/access-tokens/:id/roll") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
             guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
             try context.token.requireManagement()
             let body = try await RequestBody.decode(RollRequest.self, from: request)
             guard let rolled = try await tokens.roll(
-                id: id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, actor: context.actor(request)
+                id: id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, expiresIn: body.expiresIn,
+                actor: context.actor(request)
             ) else { throw Self.notFound }
             return try JSONResponse.make(RolledJSON(new: TokenJSON(token: rolled.new, secret: rolled.secret), old: rolled.old), status: .created)
         }
         group.get("/access-tokens/:id/usage") { request, context -> Response in
+            try QueryString(request).requireOnly(["days"])
             let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
             guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
             try context.token.requireManagement()
-            let days = try Self.days(request.uri.queryParameters["days"].map(String.init))
+            let days = try Self.days(QueryString(request)["days"])
             let series = try await usage.daily(tokenID: id, days: days)
             return try JSONResponse.make(UsageJSON(tokenID: id, days: series.map { .init(day: $0.day, requests: $0.requests) }))
         }

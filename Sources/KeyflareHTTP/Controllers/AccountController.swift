@@ -25,7 +25,8 @@ struct AccountController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/account") { _, context -> Response in
+        group.get("/account") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             guard let account = try await accounts.account(id: context.token.accountID) else {
                 // The token outlived its account (deleted by an operator): it no longer identifies anyone.

@@ -47,8 +47,9 @@ struct AuditController {
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
         group.get("/audit-events") { request, context -> Response in
+            try QueryString(request).requireOnly(["limit", "before"])
             try context.token.requireManagement()
-            let query = request.uri.queryParameters
+            let query = QueryString(request)
             var limit = 50
             if let text = query["limit"] {
                 guard let value = Int(String(text)), (1...500).contains(value) else {

@@ -11,14 +11,15 @@ struct EndpointController {
     static let notFound = KeyflareError.notFound("endpoint not found")
 
     /// Create and update body; on PATCH every field is optional.
-    struct EndpointRequest: Decodable {
+    struct EndpointRequest: RequestFields {
+        static let fields = names(CodingKeys.self)
         let name: String?
         let description: String?
         let sql: String?
         let enableAuth: Bool?
         let maxLimit: Int?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case name, description, sql, enableAuth = "enable_auth", maxLimit = "max_limit"
         }
 
@@ -37,11 +38,13 @@ struct EndpointController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/endpoints") { _, context -> Response in
+        group.get("/endpoints") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             return try JSONResponse.make(try await endpoints.list(accountID: context.token.accountID).map(EndpointJSON.init))
         }
         group.post("/endpoints") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
             try await sandbox.validate(draft.sql, accountID: context.token.accountID)
@@ -49,11 +52,13 @@ struct EndpointController {
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
         }
         group.get("/endpoints/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let endpoint = try await find(request, context)
             try context.token.requireManagement()
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint))
         }
         group.patch("/endpoints/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let existing = try await find(request, context)
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
@@ -64,6 +69,7 @@ struct EndpointController {
             return try JSONResponse.make(EndpointJSON(endpoint: updated))
         }
         group.delete("/endpoints/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let endpoint = try await find(request, context)
             try context.token.requireManagement()
             guard try await endpoints.delete(id: endpoint.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }

@@ -32,7 +32,8 @@ struct IngestController {
         let source = try await resolveSource(request, context)
         try context.token.requireIngest(into: source.id)
         let body = try await readBody(request)
-        let batch = try IngestBatch.parse(body, receivedAt: receivedAt)
+        // Parsed in place: no copy of the body is made until it is known to be acceptable.
+        let batch = try body.withUnsafeReadableBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }
         do {
             try await committer.insert(batch, sourceID: source.id, accountID: context.token.accountID)
         } catch let error as KeyflareError where error.status == .notFound {
@@ -46,16 +47,17 @@ struct IngestController {
     /// `?source=<uuid>`, else `?source_name=<name>`, else the `X-Source: <uuid>` header.
     private func resolveSource(_ request: Request, _ context: TokenContext) async throws -> Source {
         let accountID = context.token.accountID
-        let query = request.uri.queryParameters
+        let query = QueryString(request)
         /// A source id given as `field`, looked up through the recent-sources cache.
         func byID(_ value: String, given field: String) async throws -> Source? {
             guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("\(field) must be a source id (a UUID)") }
             return try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
         }
         let found: Source?
-        if let value = query["source"].map(String.init), !value.isEmpty {
+        if let value = query["source"], !value.isEmpty {
             found = try await byID(value, given: "source")
-        } else if let name = query["source_name"].map(String.init), !name.isEmpty {
+        } else if let name = query["source_name"], !name.isEmpty {
+            guard !name.utf8.contains(0) else { throw KeyflareError.badRequest("source_name contains a NUL character") }
             found = try await sources.find(name: name, accountID: accountID)
         } else if let value = request.headers[Self.sourceHeader], !value.isEmpty {
             found = try await byID(value, given: "X-Source")
@@ -67,7 +69,7 @@ struct IngestController {
     }
 
     /// The body, gunzipped when `Content-Encoding: gzip`, at most 10 MiB either way.
-    private func readBody(_ request: Request) async throws -> Data {
+    private func readBody(_ request: Request) async throws -> ByteBuffer {
         let limit = IngestBatch.maxBodyBytes
         let tooLarge = KeyflareError.payloadTooLarge("the request body is over \(limit / 1024 / 1024) MiB")
         var buffer: ByteBuffer
@@ -78,14 +80,14 @@ struct IngestController {
         }
         switch request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) {
         case nil, "", "identity":
-            return Data(buffer: buffer)
+            return buffer
         case "gzip", "x-gzip":
             do {
                 // maxSize bounds the allocation, but buffers may round their capacity up, so the
                 // inflated size is checked again.
                 let inflated = try buffer.decompress(with: .gzip(), maxSize: limit)
                 guard inflated.readableBytes <= limit else { throw tooLarge }
-                return Data(buffer: inflated)
+                return inflated
             } catch let error as KeyflareError {
                 throw error
             } catch let error as CompressNIOError where error == .bufferOverflow {

@@ -20,9 +20,11 @@ struct QueryController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("/endpoints/query/:endpoint") { request, context in
             let endpoint = try await resolve(context)
+            let query = QueryString(request)
+            try query.requireNoNUL()
             var values: [String: String?] = [:]
-            for (key, value) in request.uri.queryParameters where key != "api_key" {
-                values[String(key)] = String(value)
+            for (key, value) in query.pairs where key != "api_key" && values[key] == nil {
+                values[key] = value
             }
             return try await run(endpoint, values: values)
         }
@@ -63,14 +65,24 @@ struct QueryController {
     static func bodyParameters(_ request: Request) async throws -> [String: String?] {
         let buffer = try await request.body.collect(upTo: RequestBody.maxManagementBytes)
         guard buffer.readableBytes > 0 else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
+        let data = Data(buffer: buffer)
+        // Counted before parsing, so a megabyte of nested arrays cannot make the parser build them.
+        let containers = data.reduce(0) { $0 + ($1 == UInt8(ascii: "{") || $1 == UInt8(ascii: "[") ? 1 : 0) }
+        guard containers <= RequestBody.maxContainers else {
+            throw KeyflareError.payloadTooLarge("the body holds more than \(RequestBody.maxContainers) objects and arrays")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw KeyflareError.badRequest("the body must be a JSON object of parameters")
         }
         var values: [String: String?] = [:]
         for (key, value) in object {
             switch value {
             case is NSNull: values[key] = .some(nil)
-            case let text as String: values[key] = text
+            case let text as String:
+                guard !text.utf8.contains(0) else {
+                    throw KeyflareError.unprocessable("\"\(QueryString.shown(key))\" contains a NUL character (\\u0000), which cannot be sent")
+                }
+                values[key] = text
             case let flag as Bool: values[key] = flag ? "true" : "false"
             case let number as NSNumber: values[key] = number.stringValue
             default:

@@ -9,28 +9,33 @@ struct SourceController {
     let sources: SourceStore
     static let notFound = KeyflareError.notFound("source not found")
 
-    struct NameRequest: Decodable {
+    struct NameRequest: RequestFields {
+        static let fields: Set<String> = ["name"]
         let name: String
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/sources") { _, context -> Response in
+        group.get("/sources") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             let list = try await sources.list(accountID: context.token.accountID)
             return try JSONResponse.make(list.map(SourceJSON.init))
         }
         group.post("/sources") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             let body = try await RequestBody.decode(NameRequest.self, from: request)
             let source = try await sources.create(name: body.name, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(SourceJSON(source: source), status: .created)
         }
         group.get("/sources/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let source = try await find(request, context)
             try context.token.requireManagement()
             return try JSONResponse.make(SourceJSON(source: source))
         }
         group.patch("/sources/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let source = try await find(request, context)
             try context.token.requireManagement()
             let body = try await RequestBody.decode(NameRequest.self, from: request)
@@ -40,6 +45,7 @@ struct SourceController {
             return try JSONResponse.make(SourceJSON(source: renamed))
         }
         group.delete("/sources/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
             let source = try await find(request, context)
             try context.token.requireManagement()
             guard try await sources.delete(id: source.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }

@@ -23,11 +23,21 @@ struct ErrorResponse: Encodable {
 
 /// Domain errors render themselves at the HTTP boundary.
 extension KeyflareError: HTTPResponseError {
-    /// `WWW-Authenticate` on every 401, as RFC 6750 asks.
+    /// `WWW-Authenticate` on every 401, as RFC 6750 asks; `Retry-After` on every 429 and 503, so a
+    /// client that is refused for load or a limit knows when to come back.
     public var headers: HTTPFields {
-        if case .unauthorized = self { return [.wwwAuthenticate: #"Bearer realm="keyflare""#] }
-        return [:]
+        switch self {
+        case .unauthorized: [.wwwAuthenticate: #"Bearer realm="keyflare""#]
+        case .tooManyRequests: [.retryAfter: String(Self.retryAfterLimited)]
+        case .unavailable: [.retryAfter: String(Self.retryAfterUnavailable)]
+        default: [:]
+        }
     }
+
+    /// Seconds a limited client is told to wait (the per-address limits count over a minute).
+    static let retryAfterLimited = 60
+    /// Seconds an overloaded or database-less instance asks for.
+    static let retryAfterUnavailable = 1
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         ErrorResponse.response(status: status, message: message, headers: headers)

@@ -27,9 +27,19 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             // Other framework errors, such as NIOTooManyBytesError (413) from a body over its limit.
             return ErrorResponse.response(status: error.status, message: defaultMessage(error.status, request: request))
+        } catch let error as PQError where error.kind == .poolExhausted {
+            context.logger.warning("database pool exhausted", metadata: ["error": "\(error)"])
+            return ErrorResponse.response(
+                status: .serviceUnavailable, message: "the server is busy; try again shortly",
+                headers: [.retryAfter: String(KeyflareError.retryAfterUnavailable)])
         } catch let error as PQError where error.isConnectionFailure {
             context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
-            return ErrorResponse.response(status: .serviceUnavailable, message: "the database is unavailable; try again shortly")
+            return ErrorResponse.response(
+                status: .serviceUnavailable, message: "the database is unavailable; try again shortly",
+                headers: [.retryAfter: String(KeyflareError.retryAfterUnavailable)])
+        } catch let error as PQError where error.kind == .invalidParameter {
+            return ErrorResponse.response(
+                status: .badRequest, message: "a value contains a NUL character (\\u0000), which cannot be stored")
         } catch {
             context.logger.error(
                 "unexpected error",

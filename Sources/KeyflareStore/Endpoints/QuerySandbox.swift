@@ -17,6 +17,8 @@ public final class QuerySandbox: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let maxAccountPools: Int
+    private let acquireTimeout: Duration?
+    private let maxResultBytes: Int
 
     private struct State {
         var pools: [UUID: Pool] = [:]
@@ -28,16 +30,28 @@ public final class QuerySandbox: Sendable {
     ///   - pool: Keyflare's own pool, for creating roles.
     ///   - timeout: statement timeout for every endpoint query.
     ///   - maxAccountPools: accounts whose connections are kept open at once.
+    ///   - acquireTimeout: longest a run waits for one of its account's connections.
+    ///   - maxResultBytes: largest result, in bytes of JSON; a larger one is a 413.
     ///   - logger: where role creation is reported.
-    public init(conninfo: String, pool: Pool, timeout: Duration, maxAccountPools: Int = 32, logger: Logger) {
+    public init(
+        conninfo: String, pool: Pool, timeout: Duration, maxAccountPools: Int = 32, acquireTimeout: Duration? = nil,
+        maxResultBytes: Int = 10 * 1024 * 1024, logger: Logger
+    ) {
         self.conninfo = conninfo
         self.pool = pool
         self.timeout = timeout
         self.maxAccountPools = maxAccountPools
+        self.acquireTimeout = acquireTimeout
+        self.maxResultBytes = maxResultBytes
         self.logger = logger
     }
 
-    /// Runs an endpoint and returns its rows as a JSON array (text made by PostgreSQL).
+    /// Runs an endpoint and returns its rows as a JSON array (each row's JSON made by PostgreSQL).
+    ///
+    /// The rows arrive one at a time (single-row mode) and PostgreSQL measures each before sending it:
+    /// a row over the cap is sent as NULL, and the run stops as soon as the rows so far pass
+    /// `maxResultBytes`. So neither libpq nor Swift ever holds more than the cap, however large a
+    /// row or a result the SQL makes.
     /// - Parameters:
     ///   - endpoint: the endpoint.
     ///   - values: a value (or nil for NULL) for every parameter the SQL names.
@@ -46,15 +60,50 @@ public final class QuerySandbox: Sendable {
         var binds: [String?] = []
         for name in sql.parameters {
             guard let value = values[name] else { throw KeyflareError.badRequest("missing parameter: \(name)") }
+            if value?.utf8.contains(0) == true {
+                throw KeyflareError.badRequest("parameter \(name) contains a NUL character (\\u0000), which cannot be sent")
+            }
             binds.append(value)
         }
-        let query = Query(unsafeSQL: Self.wrap(sql.text, limit: endpoint.maxLimit), binds: binds)
+        let cap = maxResultBytes
+        let query = Query(unsafeSQL: Self.wrapRows(sql.text, limit: endpoint.maxLimit, maxRowBytes: cap), binds: binds)
+        let tooLarge = KeyflareError.payloadTooLarge(
+            "the result is larger than the \(Self.describe(bytes: cap)) limit (KEYFLARE_QUERY_MAX_BYTES); select fewer rows or columns")
+        let json: String?
         do {
-            let result = try await inSandbox(accountID: endpoint.accountID) { try $0.execute(query) }
-            return result.first?["result"] ?? "[]"
+            json = try await inSandbox(accountID: endpoint.accountID) { connection -> String? in
+                var out: [UInt8] = [UInt8(ascii: "[")]
+                let complete = try connection.stream(query) { row in
+                    guard let text = row[0], out.count + text.utf8.count + 2 <= cap else { return .stop }
+                    if out.count > 1 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: text.utf8)
+                    return .more
+                }
+                guard complete else { return nil }
+                out.append(UInt8(ascii: "]"))
+                return String(decoding: out, as: UTF8.self)
+            }
         } catch let error as PQError where error.kind == .server {
             throw runtimeError(error)
         }
+        guard let json else { throw tooLarge }
+        return json
+    }
+
+    static func describe(bytes: Int) -> String {
+        bytes % (1024 * 1024) == 0 ? "\(bytes / 1024 / 1024) MiB" : "\(bytes) bytes"
+    }
+
+    /// The user's SQL as rows of JSON text, each measured by PostgreSQL: `j` is NULL when the row's
+    /// JSON is longer than `maxRowBytes`, so an oversized row never crosses the wire.
+    static func wrapRows(_ sql: String, limit: Int, maxRowBytes: Int) -> String {
+        // Newlines around the user's SQL keep a trailing "-- comment" from swallowing the wrapper.
+        """
+        SELECT CASE WHEN octet_length(j) <= \(maxRowBytes) THEN j END AS j
+        FROM (SELECT row_to_json(endpoint_rows)::text AS j FROM (SELECT * FROM (
+        \(sql)
+        ) AS endpoint_query LIMIT \(limit)) AS endpoint_rows) AS measured
+        """
     }
 
     /// Checks that SQL plans in the account's sandbox (`EXPLAIN`, parameters as NULL); 422 with
@@ -127,7 +176,8 @@ public final class QuerySandbox: Sendable {
         let created = Pool(
             configuration: .init(
                 conninfo: conninfo, maxConnections: 2,
-                options: [("user", role), ("password", password), ("application_name", "keyflare-sandbox")]
+                options: [("user", role), ("password", password), ("application_name", "keyflare-sandbox")],
+                acquireTimeout: acquireTimeout
             ),
             logger: logger
         )

@@ -24,6 +24,8 @@ public final class GroupCommitter: Service, Sendable {
     private struct State {
         var queue: [Pending] = []
         var queuedEvents = 0
+        /// Bytes of every batch accepted and not yet answered (queued or being written).
+        var bytesInFlight = 0
         var idleWriters: [CheckedContinuation<[Pending], Never>] = []
         var closed = false
     }
@@ -31,6 +33,7 @@ public final class GroupCommitter: Service, Sendable {
     private let pool: Pool
     private let writers: Int
     private let maxEventsPerCommit: Int
+    private let maxBytesInFlight: Int
     private let logger: Logger
     private let state = Mutex(State())
     private let commits = Atomic<Int>(0)
@@ -39,11 +42,17 @@ public final class GroupCommitter: Service, Sendable {
     ///   - pool: the database.
     ///   - writers: transactions in flight at once.
     ///   - maxEventsPerCommit: most events one transaction takes (a batch is never split).
+    ///   - maxBytesInFlight: most body bytes accepted and not yet committed; past it, `insert`
+    ///     refuses with 503 instead of queueing (a batch is always taken when nothing is in flight).
     ///   - logger: where failures are reported.
-    public init(pool: Pool, writers: Int = 4, maxEventsPerCommit: Int = 20_000, logger: Logger) {
+    public init(
+        pool: Pool, writers: Int = 4, maxEventsPerCommit: Int = 20_000, maxBytesInFlight: Int = 64 * 1024 * 1024,
+        logger: Logger
+    ) {
         self.pool = pool
         self.writers = max(1, writers)
         self.maxEventsPerCommit = maxEventsPerCommit
+        self.maxBytesInFlight = maxBytesInFlight
         self.logger = logger
     }
 
@@ -56,6 +65,16 @@ public final class GroupCommitter: Service, Sendable {
     ///   - sourceID: the source.
     ///   - accountID: its account.
     public func insert(_ batch: IngestBatch, sourceID: UUID, accountID: UUID) async throws {
+        let bytes = batch.json.utf8.count
+        let admitted = state.withLock { state -> Bool in
+            guard state.bytesInFlight == 0 || state.bytesInFlight + bytes <= maxBytesInFlight else { return false }
+            state.bytesInFlight += bytes
+            return true
+        }
+        guard admitted else {
+            throw KeyflareError.unavailable("the ingest queue is full; retry in a moment (nothing was stored)")
+        }
+        defer { state.withLock { $0.bytesInFlight -= bytes } }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let pending = Pending(batch: batch, sourceID: sourceID, accountID: accountID, continuation: continuation)
             enum Action {

@@ -163,11 +163,14 @@ public struct AccessTokenStore: Sendable {
     ///   - actor: who is rolling it, for the audit log.
     /// - Returns: the new token and its secret, and the old token as it now stands; nil when the
     ///   account has no such token.
-    public func roll(id: UUID, accountID: UUID, graceSeconds: Int, actor: AuditActor) async throws
+    public func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int? = nil, actor: AuditActor) async throws
         -> (new: AccessToken, secret: String, old: AccessToken)?
     {
         guard (0...Self.maxGraceSeconds).contains(graceSeconds) else {
             throw KeyflareError.unprocessable("grace_seconds must be from 0 to \(Self.maxGraceSeconds) (30 days)")
+        }
+        if let expiresIn, expiresIn <= 0 {
+            throw KeyflareError.unprocessable("expires_in must be a positive number of seconds")
         }
         return try await pool.withTransaction { connection in
             guard let row = try connection.execute(
@@ -177,8 +180,13 @@ public struct AccessTokenStore: Sendable {
             if old.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; create a new one instead") }
             if old.isDead() { throw KeyflareError.conflict("this token has expired; create a new one instead") }
             // The scopes are copied as they are: a scope naming a since-deleted source stays inert.
+            // So is the lifetime policy: a token that expired a day after its creation rolls into one
+            // that expires a day after the roll, unless the roll names its own expires_in.
+            let now = Date()
+            let expiresAt = expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }
+                ?? old.expiresAt.map { now.addingTimeInterval($0.timeIntervalSince(old.createdAt)) }
             let (new, secret) = try Self.create(
-                on: connection, accountID: accountID, description: old.description, scopes: old.scopes, expiresAt: nil,
+                on: connection, accountID: accountID, description: old.description, scopes: old.scopes, expiresAt: expiresAt,
                 actor: actor, checkResources: false
             )
             let updated = try connection.execute(

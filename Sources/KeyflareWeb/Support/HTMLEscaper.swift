@@ -9,7 +9,7 @@ import Mustache
 /// 0x80 inside a multi-byte sequence, so this can neither split a scalar nor miss one of the five.
 public struct HTMLEscaper: MustacheContentType {
     /// The name templates use in `{{% CONTENT_TYPE: … }}`.
-    public static let contentTypeName = "KEYFLARE_HTML"
+    public static let contentTypeName = "HTML_BY_BYTE"
 
     public init() {}
 
