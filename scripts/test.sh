@@ -17,6 +17,8 @@ export KEYFLARE_TEST_DATABASE_URL
 KEYFLARE_TEST_DATABASE_URL=$(scripts/pg-cluster.sh url "$tmp/pg" postgres)
 status=0
 swift test "$@" || status=$?
+# libFuzzer on the parsers of untrusted bytes, bounded in time.
+scripts/fuzz.sh || status=$?
 # `make run` from a folder the postgres user cannot reach, and the binary from an empty folder.
 scripts/run-anywhere-test.sh || status=$?
 # The console in a real browser, against the same throwaway cluster.

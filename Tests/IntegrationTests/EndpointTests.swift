@@ -210,9 +210,16 @@ import Testing
             )
             #expect(injected.status == .ok)
             #expect(injected.body == #"{"result":[{"n":0}]}"#)
-            // The timeout holds: pg_sleep(60) is cut off after the configured second.
-            let sleepy = try await client.send(
+            // pg_sleep is revoked from the sandbox (migrations/0013), so it is refused when created.
+            let refused = try await client.send(
                 "/api/endpoints", method: .post, headers: .apiKey(management), body: #"{"name":"sleepy","sql":"select pg_sleep(60)"}"#
+            )
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.body.contains("permission denied for function pg_sleep"))
+            // The timeout holds: a minute of counting is cut off after the configured second.
+            let sleepy = try await client.send(
+                "/api/endpoints", method: .post, headers: .apiKey(management),
+                body: #"{"name":"sleepy","sql":"select count(*) from generate_series(1, 100000) a, generate_series(1, 100000) b"}"#
             )
             #expect(sleepy.status == .created)
             let clock = ContinuousClock()

@@ -58,6 +58,14 @@ struct DatabaseStartup: Service, CustomStringConvertible {
             ])
         }
         readiness.set(true)
+        // The sandbox's revocations need a superuser; without them tenant SQL can take session
+        // locks and write WAL. Say so loudly at every start until an operator has run harden().
+        if let open = try? await pool.query(
+            "SELECT has_function_privilege('public', 'pg_catalog.pg_advisory_lock(bigint)', 'EXECUTE') AS open"
+        ).first, (try? open.decode("open", as: Bool.self)) == true {
+            logger.error(
+                "the endpoint sandbox is not hardened: run SELECT keyflare_sandbox.harden('<Keyflare\'s role>') in this database as a superuser (see docs/sandbox.md)")
+        }
         logger.info("database ready")
         try? await gracefulShutdown()
     }

@@ -50,7 +50,7 @@ public struct SingleTenantSeed: Sendable {
     ///   - tokens: the exact secrets, by kind (already checked against the token format).
     public func run(tokens: [TokenKind: String]) async throws -> Outcome {
         try await pool.withTransaction { connection in
-            try connection.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
+            try AdvisoryLock.take(Self.lockKey, on: connection, purpose: "seeding", timeout: .seconds(10))
             var createdAccount = false
             let accountID: UUID
             if let row = try connection.execute("SELECT account_id FROM single_tenant").first {

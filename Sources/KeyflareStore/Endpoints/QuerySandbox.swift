@@ -159,7 +159,13 @@ public final class QuerySandbox: Sendable {
         let pool = try await accountPool(accountID)
         let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         return try await pool.withConnection { connection in
-            defer { _ = try? connection.executeScript(unsafeSQL: "ROLLBACK") }
+            // Nothing of one run reaches the next: the transaction is rolled back, then DISCARD ALL
+            // drops whatever the session kept (advisory locks, prepared statements, settings,
+            // temporary objects, LISTENs). A connection that cannot be cleaned is closed.
+            defer {
+                _ = try? connection.executeScript(unsafeSQL: "ROLLBACK")
+                if (try? connection.executeScript(unsafeSQL: "DISCARD ALL")) == nil { connection.close() }
+            }
             try connection.executeScript(
                 unsafeSQL: """
                     BEGIN; SELECT keyflare_sandbox.open_sources(); SET TRANSACTION READ ONLY;

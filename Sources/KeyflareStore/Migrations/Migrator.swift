@@ -14,12 +14,17 @@ public struct Migrator: Sendable {
     /// An arbitrary constant shared by every Keyflare instance ("keyflare" in ASCII).
     static let advisoryLockKey: Int64 = 0x6b65_7966_6c61_7265
 
+    /// Longest wait for the migration lock; past it, one line names the session holding it.
+    public let lockTimeout: Duration
+
     /// - Parameters:
     ///   - migrations: every migration, in any order.
     ///   - logger: where applied migrations are reported.
-    public init(migrations: [Migration], logger: Logger) {
+    ///   - lockTimeout: longest wait for the migration lock (default 10 s).
+    public init(migrations: [Migration], logger: Logger, lockTimeout: Duration = .seconds(10)) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.logger = logger
+        self.lockTimeout = lockTimeout
     }
 
     /// The migrations not yet recorded as applied.
@@ -40,11 +45,13 @@ public struct Migrator: Sendable {
     public func migrate(on pool: Pool) async throws -> [Migration] {
         let all = migrations
         let logger = self.logger
+        let lockTimeout = self.lockTimeout
         return try await pool.withConnection { connection in
             // Transaction-level locks only: they work through a transaction-pooling PgBouncer, where
             // a session lock and its unlock could land on different server connections.
-            try connection.withTransaction { connection in
-                try connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
+            do {
+                try connection.withTransaction { connection in
+                    try AdvisoryLock.take(Self.advisoryLockKey, on: connection, purpose: "migrations", timeout: lockTimeout)
                 try connection.execute(
                     """
                     CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -54,7 +61,10 @@ public struct Migrator: Sendable {
                         applied_at timestamptz NOT NULL DEFAULT now()
                     )
                     """
-                )
+                    )
+                }
+            } catch let error as PQError where error.sqlState == "55P03" {
+                throw MigrationError(error.message)
             }
             var applied: [Migration] = []
             for migration in all {
@@ -63,7 +73,7 @@ public struct Migrator: Sendable {
                 let didApply: Bool
                 do {
                     didApply = try connection.withTransaction { connection in
-                        try connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
+                        try AdvisoryLock.take(Self.advisoryLockKey, on: connection, purpose: "migrations", timeout: lockTimeout)
                         if let row = try connection.execute(
                             "SELECT checksum FROM schema_migrations WHERE version = \(migration.version)"
                         ).first {
@@ -84,6 +94,8 @@ public struct Migrator: Sendable {
                         )
                         return true
                     }
+                } catch let error as PQError where error.sqlState == "55P03" {
+                    throw MigrationError(error.message)
                 } catch let error as PQError where error.kind == .server {
                     throw MigrationError(
                         "migration \(migration.identifier) failed: \(error.message)"

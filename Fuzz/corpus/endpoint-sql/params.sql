@@ -1,0 +1,1 @@
+select event_message from web where body->>'level' = @level and "timestamp" > now() - interval '1 hour' order by "timestamp" desc limit @n

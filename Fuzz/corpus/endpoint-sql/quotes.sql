@@ -1,0 +1,2 @@
+select $tag$ @not $x$ $tag$ as s, E'\\'@no' /* @c /* nested */ */ -- @d
+, @yes, a @> b, @yes

@@ -1,0 +1,176 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KeyflareCore
+import KeyflareHTTP
+import KeyflareStore
+import PQ
+import Testing
+
+/// The endpoint sandbox, function by function: nothing a tenant's SQL runs may outlive its
+/// transaction, reach beyond its account, or hold what the shared database needs.
+@Suite struct SandboxHardeningTests {
+    /// An account whose sandbox role exists (one endpoint has run), its management token and a source.
+    func sandboxed(_ t: TestApp) async throws -> (account: UUID, management: String, role: String) {
+        let (account, management) = try await t.account()
+        _ = try await t.source("web", account: account)
+        let endpoint = try await EndpointStore(pool: t.pool).create(
+            EndpointDraft(name: "warmup", description: "", sql: "select 1 as one", enableAuth: true, maxLimit: 10),
+            accountID: account, actor: .operator)
+        try await t.application().test(.router) { client throws in
+            let ran = try await client.send("/api/endpoints/query/\(endpoint.id.uuidString.lowercased())", headers: .apiKey(management))
+            #expect(ran.status == .ok, "\(ran.body)")
+        }
+        let role: String = try await t.pool.query("SELECT role_name FROM sandbox_roles WHERE account_id = \(account)").first!
+            .decode("role_name")
+        return (account, management, role)
+    }
+
+    /// Every volatile catalog function a sandbox role can execute is in the inventory as allowed,
+    /// and everything the inventory revokes is out of its reach. A PostgreSQL upgrade or a new
+    /// extension that adds a function fails this test until the function has a decision.
+    @Test func theInventoryCoversEveryFunctionTheSandboxCanRun() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (_, _, role) = try await sandboxed(t)
+        // The most specific (longest) matching pattern decides, as in keyflare_sandbox.harden().
+        let decisions: Query = """
+            SELECT p.oid::regprocedure::text AS signature, p.proname, p.provolatile::text AS volatility,
+                   has_function_privilege(\(role), p.oid, 'EXECUTE') AS executable,
+                   (SELECT i.decision FROM keyflare_sandbox.inventory i
+                    WHERE i.kind = 'function' AND p.proname LIKE i.pattern ORDER BY length(i.pattern) DESC LIMIT 1) AS decision
+            FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace
+            """
+        let rows = try await t.pool.query(decisions).rows
+        var missing: [String] = []
+        var reachable: [String] = []
+        for row in rows {
+            let executable = try row.decode("executable", as: Bool.self)
+            let decision = try row.decodeIfPresent("decision", as: String.self)
+            let signature = try row.decode("signature", as: String.self)
+            if executable, try row.decode("volatility", as: String.self) == "v", decision != "allowed" {
+                missing.append(signature)
+            }
+            if executable, decision == "revoked" { reachable.append(signature) }
+        }
+        #expect(missing.isEmpty, "volatile functions the sandbox can run that the inventory does not allow: \(missing)")
+        #expect(reachable.isEmpty, "revoked functions the sandbox can still run: \(reachable)")
+        let views = try await t.pool.query(
+            """
+            SELECT c.relname::text AS name FROM pg_class c
+            WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'v'
+              AND has_table_privilege(\(role), c.oid, 'SELECT')
+              AND (c.relname LIKE 'pg_stat%' OR c.relname IN ('pg_locks', 'pg_prepared_xacts', 'pg_roles', 'pg_user', 'pg_group'))
+            """
+        ).rows.map { try $0.decode("name", as: String.self) }
+        #expect(views.isEmpty, "views of other sessions the sandbox can read: \(views)")
+        let grants = try await t.pool.query(
+            "SELECT routine_name::text AS name FROM information_schema.role_routine_grants WHERE grantee = \(role)"
+        ).rows.map { try $0.decode("name", as: String.self) }
+        #expect(grants == ["open_sources"], "routines granted to the sandbox role: \(grants)")
+    }
+
+    @Test func sandboxRolesCarryLimitsTheirSQLCannotRaise() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management, role) = try await sandboxed(t)
+        let settings = try await t.pool.query(
+            """
+            SELECT unnest(s.setconfig) AS setting FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+            WHERE r.rolname = \(role)
+            """
+        ).rows.map { try $0.decode("setting", as: String.self) }
+        for expected in ["work_mem=16MB", "lock_timeout=1s", "idle_in_transaction_session_timeout=30s", "temp_file_limit=256MB"] {
+            #expect(settings.contains(expected), "\(role) lacks \(expected): \(settings)")
+        }
+        let endpoints = EndpointStore(pool: t.pool)
+        let raise = try await endpoints.create(
+            EndpointDraft(
+                name: "raise", description: "",
+                sql: "select set_config('work_mem', '10GB', true) as w, current_setting('work_mem') as now", enableAuth: true,
+                maxLimit: 10),
+            accountID: account, actor: .operator)
+        let read = try await endpoints.create(
+            EndpointDraft(name: "read", description: "", sql: "select current_setting('work_mem') as w", enableAuth: true, maxLimit: 10),
+            accountID: account, actor: .operator)
+        try await t.application().test(.router) { client throws in
+            let raised = try await client.send("/api/endpoints/query/\(raise.id.uuidString.lowercased())", headers: .apiKey(management))
+            #expect(raised.status == .badRequest)
+            #expect(raised.body.contains("permission denied for function set_config"), "\(raised.body)")
+            let current = try await client.send("/api/endpoints/query/\(read.id.uuidString.lowercased())", headers: .apiKey(management))
+            #expect(current.body.contains(#""w":"16MB""#), "\(current.body)")
+        }
+    }
+
+    /// One test per function class the contract names: refused at run time (400), nothing held or
+    /// written afterwards, migrations finish at once, and another account still ingests.
+    @Test(arguments: [
+        "select pg_advisory_lock(42) as l",
+        "select pg_try_advisory_lock(42) as l",
+        "select pg_logical_emit_message(false, 'x', repeat('y', 1000000)) as m from generate_series(1, 40)",
+        "select pg_notify('keyflare_tokens', 'flush') as n",
+        "select pg_terminate_backend(pg_backend_pid()) as t",
+        "select lo_import('/etc/passwd') as o",
+        "select pid, query from pg_stat_activity",
+        "select * from pg_locks",
+        "select rolname from pg_roles",
+        "select query_to_xml('select pg_advisory_lock(7)', true, false, '') as x",
+    ])
+    func aFunctionOutsideTheTransactionIsRefusedAndLeavesNothing(_ sql: String) async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management, role) = try await sandboxed(t)
+        let other = try await t.account("Other")
+        let otherSource = try await t.source("theirs", account: other.id)
+        let otherToken = try await t.token([.ingest], account: other.id)
+        let endpoint: UUID = try await t.pool.query(
+            "INSERT INTO endpoints (account_id, name, sql) VALUES (\(account), 'planted', \(sql)) RETURNING id"
+        ).first!.decode("id")
+        let walBefore: String = try await t.pool.query("SELECT pg_current_wal_lsn()::text AS l").first!.decode("l")
+        try await t.application().test(.router) { client throws in
+            let ran = try await client.send("/api/endpoints/query/\(endpoint.uuidString.lowercased())", headers: .apiKey(management))
+            #expect(ran.status == .badRequest, "\(sql) → \(ran.status.code) \(ran.body)")
+            #expect(ran.body.contains("permission denied"), "\(ran.body)")
+            let ingested = try await client.send(
+                "/api/logs?source=\(otherSource.uuidString.lowercased())", method: .post, headers: .apiKey(otherToken.secret),
+                body: #"{"message":"still here"}"#)
+            #expect(ingested.status == .ok)
+        }
+        let held = try await t.count(
+            """
+            SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND a.usename = \(role)
+            """)
+        #expect(held == 0, "a sandbox session still holds an advisory lock")
+        let walGrowth: Int = try await t.pool.query(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), \(walBefore)::pg_lsn)::bigint AS n").first!.decode("n")
+        #expect(walGrowth < 1_048_576, "the run wrote \(walGrowth) bytes of WAL")
+        let started = ContinuousClock.now
+        let migrator = Migrator(
+            migrations: try Migration.resolve(configured: nil), logger: TestDatabase.quietLogger, lockTimeout: .seconds(2))
+        #expect(try await migrator.migrate(on: t.pool).isEmpty)
+        #expect(ContinuousClock.now - started < .seconds(2), "migrations waited for a lock")
+    }
+
+    @Test func aMigrationThatWaitsTooLongNamesTheSessionHoldingTheLock() async throws {
+        let db = try await TestDatabase.migrated()
+        let holder = try Connection.connect(db.url, options: [("application_name", "lock-holder")])
+        defer { holder.close() }
+        try holder.execute("BEGIN")
+        try holder.execute("SELECT pg_advisory_xact_lock(\(Int64(0x6b65_7966_6c61_7265)))")
+        let pid = holder.backendPID
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let migrator = Migrator(
+            migrations: try Migration.resolve(configured: nil), logger: TestDatabase.quietLogger, lockTimeout: .milliseconds(300))
+        do {
+            _ = try await migrator.migrate(on: pool)
+            Issue.record("migrate did not wait for the lock")
+        } catch let error as MigrationError {
+            #expect(error.message.contains("held by pid \(pid) (application lock-holder"), "\(error.message)")
+            #expect(!error.message.contains("\n"))
+        }
+        try holder.execute("ROLLBACK")
+        #expect(try await migrator.migrate(on: pool).isEmpty)
+    }
+}
