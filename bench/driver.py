@@ -245,12 +245,17 @@ def suite_cold_verify(count=300):
     }
 
 
-def rss_mb(pid):
+def status_mb(pid, field):
+    """A memory figure of /proc/<pid>/status (VmRSS: resident now, VmHWM: peak resident), in MB."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mb(pid):
+    return status_mb(pid, "VmRSS")
 
 
 def suite_memory(count=100_000):
@@ -281,11 +286,7 @@ def suite_memory(count=100_000):
 
 
 def peak_mb(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return status_mb(pid, "VmHWM")
 
 
 def post_raw(address, path, body, headers):

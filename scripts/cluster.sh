@@ -93,14 +93,16 @@ up() {
       echo "DIRECT_URL=$(scripts/pg-cluster.sh url "$dir/pg" keyflare)"
     } >"$dir/cluster.env"
     . "$dir/cluster.env"
-    echo "BOUNCER_URL=postgresql://keyflare:$(cat "$dir/pg/password")@127.0.0.1:$BOUNCER_PORT/keyflare" >>"$dir/cluster.env"
+    echo "BOUNCER_URL=postgresql://keyflare:$(cat "$(scripts/pg-cluster.sh where "$dir/pg")/password")@127.0.0.1:$BOUNCER_PORT/keyflare" >>"$dir/cluster.env"
   fi
   load_state "$dir"
   scripts/pg-cluster.sh start "$dir/pg"
   local admin password pg_port
   admin=$(scripts/pg-cluster.sh url "$dir/pg" postgres)
-  password=$(cat "$dir/pg/password")
-  pg_port=$(cat "$dir/pg/port")
+  # The cluster's own folder: $dir/pg, or where pg-cluster.sh relocated it (a 0700 parent, as root).
+  pg_home=$(scripts/pg-cluster.sh where "$dir/pg")
+  password=$(cat "$pg_home/password")
+  pg_port=$(cat "$pg_home/port")
   if [ -z "$(psql -qtAX "$admin" -c "SELECT 1 FROM pg_database WHERE datname = 'keyflare'")" ]; then
     psql -qX "$admin" -c "CREATE DATABASE keyflare" >/dev/null
   fi
@@ -225,8 +227,9 @@ start-instance)
   ;;
 restart-db)
   load_state "${2:?DIR}"
-  as_pg "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl" -D "$dir/pg/data" -m fast -w restart \
-    -l "$dir/pg/postgres.log" >/dev/null
+  pg_home=$(scripts/pg-cluster.sh where "$dir/pg")
+  as_pg "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl" -D "$pg_home/data" -m fast -w restart \
+    -l "$pg_home/postgres.log" >/dev/null
   ;;
 test)
   tmp=$(mktemp -d /tmp/keyflare-cluster.XXXXXX)

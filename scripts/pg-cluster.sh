@@ -23,8 +23,19 @@ RELOCATE_ROOT=${KEYFLARE_PG_RELOCATE_ROOT:-/var/lib/keyflare}
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 dir=${dir%/}
 requested=$dir
-# A relocated cluster: DIR/location names the folder that really holds it.
-if [ -f "$dir/location" ]; then dir=$(cat "$dir/location"); fi
+# A relocated cluster: DIR/location names the folder that really holds it. Root acts on that folder
+# (chown, initdb, rm -rf), so it is believed only when it is exactly one of ours: RELOCATE_ROOT/<16 hex
+# digits>, owned by postgres, and made for this DIR.
+if [ -f "$dir/location" ]; then
+  location=$(cat "$dir/location")
+  if ! [[ "$location" =~ ^${RELOCATE_ROOT}/[0-9a-f]{16}$ ]] || [ -L "$location" ] \
+    || { [ -e "$location" ] && { [ "$(stat -c %U "$location")" != postgres ] \
+         || [ "$(cat "$location/requested-by" 2>/dev/null)" != "$requested" ]; }; }; then
+    echo "pg-cluster: $dir/location names $location, which is not a cluster folder made for $dir; remove it" >&2
+    exit 1
+  fi
+  dir=$location
+fi
 data="$dir/data"
 
 # From /, since the postgres user may not be able to enter our working directory. Paths are absolute.

@@ -74,32 +74,32 @@ struct ConsoleMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        if let cookie = CookieJar.value(SignInPages.sessionCookie, in: request) {
-            context.consoleSession = try await sessions.session(cookie: cookie)
-        }
-        let session = context.consoleSession
         do {
+            // Inside the do: a database error while reading the session is a console page too.
+            if let cookie = CookieJar.value(SignInPages.sessionCookie, in: request) {
+                context.consoleSession = try await sessions.session(cookie: cookie)
+            }
             return try await next(request, context)
         } catch ConsoleProblem.signInRequired {
             return Page.redirect("/console/login")
         } catch ConsoleProblem.badCSRF {
             return Page.render(
-                "problem", title: "Form expired", session: session, status: .forbidden,
+                "problem", title: "Form expired", session: context.consoleSession, status: .forbidden,
                 values: ["heading": "This form has expired", "message": "Reload the page and submit it again."])
         } catch let error as KeyflareError {
             let status = error.status
             let heading = status == .notFound ? "Page not found" : status.reasonPhrase
             return Page.render(
-                "problem", title: heading, session: session, status: status,
+                "problem", title: heading, session: context.consoleSession, status: status,
                 values: ["heading": heading, "message": error.message])
         } catch let error as HTTPError where error.status == .notFound {
             return Page.render(
-                "problem", title: "Page not found", session: session, status: .notFound,
+                "problem", title: "Page not found", session: context.consoleSession, status: .notFound,
                 values: ["heading": "Page not found", "message": "There is no such page."])
         } catch {
             logger.error("console error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return Page.render(
-                "problem", title: "Something went wrong", session: session, status: .internalServerError,
+                "problem", title: "Something went wrong", session: context.consoleSession, status: .internalServerError,
                 values: ["heading": "Something went wrong", "message": "The error has been logged. Try again in a moment."])
         }
     }

@@ -171,15 +171,23 @@ public final class Pool: Service, Sendable {
         case .closed: throw PQError(.poolClosed, message: "the connection pool is closed")
         case .wait:
             return try await withCheckedThrowingContinuation { continuation in
-                enum Queued { case waiting(UInt64), closed, full }
+                enum Queued { case waiting(UInt64), leased(Lease), closed, full }
                 let queued = state.withLock { state -> Queued in
                     if state.closed { return .closed }
+                    // A connection may have come back between the first look and this one: a
+                    // release that found no waiter parked it as idle, and nobody would wake us.
+                    if let connection = state.idle.popLast() { return .leased(.connection(connection)) }
+                    if state.open < configuration.maxConnections {
+                        state.open += 1
+                        return .leased(.slot)
+                    }
                     if state.waiters.count >= configuration.maxWaiters { return .full }
                     state.nextWaiterID += 1
                     state.waiters.append((state.nextWaiterID, continuation))
                     return .waiting(state.nextWaiterID)
                 }
                 switch queued {
+                case .leased(let lease): continuation.resume(returning: lease)
                 case .closed: continuation.resume(throwing: PQError(.poolClosed, message: "the connection pool is closed"))
                 case .full: continuation.resume(throwing: PQError(.poolExhausted, message: "too many requests are waiting for a connection"))
                 case .waiting(let id):

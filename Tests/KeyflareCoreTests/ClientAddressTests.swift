@@ -16,6 +16,9 @@ import Testing
         #expect(CIDR("0.0.0.0/0")!.contains(IPAddress("203.0.113.9")!))
         #expect(CIDR("10.0.0.0/12")!.contains(IPAddress("10.15.255.255")!))
         #expect(!CIDR("10.0.0.0/12")!.contains(IPAddress("10.16.0.0")!))
+        // An IPv4-mapped IPv6 block is the IPv4 block it maps.
+        #expect(CIDR("::ffff:10.0.0.0/104") == CIDR("10.0.0.0/8"))
+        #expect(CIDR("::ffff:10.0.0.0/95") == nil)
     }
 
     @Test(arguments: ["10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0/8", "example.com", "", "::1/129",
@@ -64,5 +67,35 @@ import Testing
         #expect(try KeyflareConfiguration(environment: [:]).trustedProxies.isEmpty)
         #expect(throws: ConfigurationError.self) { try KeyflareConfiguration(environment: ["KEYFLARE_TRUSTED_PROXIES": "10.0.0.1/8"]) }
         #expect(throws: ConfigurationError.self) { try KeyflareConfiguration(environment: ["KEYFLARE_CLIENT_ADDRESS_HEADER": "x-real-ip"]) }
+    }
+}
+
+/// Failed verifications per address: the attempt is counted before its lookup, so parallel ones
+/// cannot all pass the check, and a good token gives its attempt back.
+@Suite struct FailureLimiterTests {
+    @Test func reservationsHoldTheLimitAndGoodTokensGiveThemBack() async {
+        let limiter = FailureLimiter(limit: 5)
+        let granted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<100 { group.addTask { limiter.reserve("203.0.113.9") } }
+            var count = 0
+            for await ok in group where ok { count += 1 }
+            return count
+        }
+        #expect(granted == 5)
+        limiter.release("203.0.113.9")
+        #expect(limiter.reserve("203.0.113.9"))
+        #expect(!limiter.reserve("203.0.113.9"))
+        #expect(limiter.reserve("198.51.100.1"), "another address is not affected")
+        #expect(limiter.reserve(nil), "an unknown address is never limited")
+    }
+
+    @Test func ipv6CountsByItsSlash64() {
+        let limiter = FailureLimiter(limit: 2)
+        #expect(limiter.reserve("2001:db8:1:2::1"))
+        #expect(limiter.reserve("2001:db8:1:2::ffff"))
+        #expect(!limiter.reserve("2001:db8:1:2:aaaa::1"), "the same /64")
+        #expect(limiter.reserve("2001:db8:1:3::1"), "another /64")
+        #expect(FailureLimiter.key("2001:db8:1:2::1") == FailureLimiter.key("2001:db8:1:2:ffff::9"))
+        #expect(FailureLimiter.key("203.0.113.9") == "203.0.113.9")
     }
 }

@@ -40,6 +40,17 @@ import Testing
         #expect(try parse("{\"m\":\"ünïcødé 🚀\"}").count == 1)
     }
 
+    /// jsonb keeps numbers as numeric (131,072 digits before the point, 16,383 after): past that,
+    /// PostgreSQL would refuse the whole group commit, so the scanner refuses the body first.
+    @Test func numbersPastNumericRangeAreRefused() throws {
+        #expect(try parse(#"{"a":1e131071}"#).count == 1)
+        #expect(try parse(#"{"a":1e-16383,"b":-0.5E+3}"#).count == 1)
+        for body in [#"{"a":1e131072}"#, #"[{"a":1e-16384}]"#, #"{"a":1e99999999999999999999}"#,
+            #"{"a":0."# + String(repeating: "1", count: 16_384) + "}"] {
+            #expect(throws: KeyflareError.self, "\(body.prefix(40))") { try parse(body) }
+        }
+    }
+
     @Test func depthIsBounded() throws {
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(throws: KeyflareError.badRequest("the body is nested deeper than 128 levels")) { try parse(#"{"a":"# + deep + "}") }

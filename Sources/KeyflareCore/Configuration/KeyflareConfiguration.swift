@@ -86,7 +86,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         seedTokens = [:]
         trustedProxies = []
         clientAddressHeader = .xForwardedFor
-        ingestQueueBytes = 64 * 1024 * 1024
+        ingestQueueBytes = 256 * 1024 * 1024
         queryMaxBytes = 10 * 1024 * 1024
         dbAcquireTimeout = 2
         httpHeaderTimeout = 10

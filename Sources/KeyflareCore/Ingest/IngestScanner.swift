@@ -240,7 +240,10 @@ public struct IngestScanner {
         i += count
     }
 
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, returned as text.
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, returned as text. `jsonb` stores numbers
+    /// as `numeric`, which holds at most 131,072 digits before the point and 16,383 after it; a
+    /// number past either (`1e131072`, `1e-16384`) would fail the whole group commit, so it is
+    /// refused here.
     private mutating func number() throws -> String {
         let start = i
         func digits() -> Int {
@@ -249,22 +252,48 @@ public struct IngestScanner {
             return i - from
         }
         if peek() == UInt8(ascii: "-") { i += 1 }
+        let integerDigits: Int
         if peek() == UInt8(ascii: "0") {
             i += 1
+            integerDigits = 0
         } else {
-            guard digits() > 0 else { throw Self.invalid }
+            integerDigits = digits()
+            guard integerDigits > 0 else { throw Self.invalid }
         }
+        var fractionDigits = 0
         if peek() == UInt8(ascii: ".") {
             i += 1
-            guard digits() > 0 else { throw Self.invalid }
+            fractionDigits = digits()
+            guard fractionDigits > 0 else { throw Self.invalid }
         }
+        var exponent = 0
         if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
             i += 1
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { i += 1 }
+            var negative = false
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") {
+                negative = peek() == UInt8(ascii: "-")
+                i += 1
+            }
+            let from = i
             guard digits() > 0 else { throw Self.invalid }
+            // Seven significant digits already pass either limit; more would overflow an Int.
+            var magnitude = 0
+            for k in from..<i {
+                magnitude = min(magnitude * 10 + Int(bytes[k] - UInt8(ascii: "0")), 10_000_000)
+            }
+            exponent = negative ? -magnitude : magnitude
+        }
+        guard integerDigits + exponent <= Self.maxNumericIntegerDigits, fractionDigits - exponent <= Self.maxNumericFractionDigits
+        else {
+            throw KeyflareError.badRequest(
+                "a number in the body is out of range: at most 131072 digits before the decimal point and 16383 after it")
         }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
     }
+
+    /// PostgreSQL `numeric`'s limits, which `jsonb` numbers share.
+    static let maxNumericIntegerDigits = 131_072
+    static let maxNumericFractionDigits = 16_383
 
     /// A key: only whether it is `batch` or `timestamp` matters. Keys with escapes are decoded.
     private mutating func keyString() throws -> Key {

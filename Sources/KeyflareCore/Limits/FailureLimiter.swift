@@ -32,16 +32,45 @@ public final class FailureLimiter: Sendable {
         self.maxAddresses = max(1, maxAddresses)
     }
 
-    /// Whether the address may still fail (and so may still cost a database lookup).
+    /// Counts one attempt that may fail against the address, if it has room for one; under
+    /// concurrency this is what holds the limit (checking first and counting after would let every
+    /// parallel attempt through). A verification that then succeeds gives it back with `release`.
     /// - Parameters:
     ///   - address: the client address, or nil when unknown (never limited).
-    public func allows(_ address: String?) -> Bool {
+    /// - Returns: whether the attempt may go ahead.
+    public func reserve(_ address: String?) -> Bool {
         guard let key = address.map(Self.key) else { return true }
         let now = clock.now
         return table.withLock { table in
-            guard let entry = table[key], entry.start.duration(to: now) < window else { return true }
-            return entry.failures < limit
+            if var entry = table[key], entry.start.duration(to: now) < window {
+                guard entry.failures < limit else { return false }
+                entry.failures += 1
+                table[key] = entry
+                return true
+            }
+            Self.makeRoom(&table, now: now, window: window, maxAddresses: maxAddresses)
+            table[key] = Window(start: now, failures: 1)
+            return true
         }
+    }
+
+    /// Gives back an attempt `reserve` counted, once it did not fail.
+    /// - Parameters:
+    ///   - address: the same address.
+    public func release(_ address: String?) {
+        guard let key = address.map(Self.key) else { return }
+        table.withLock { table in
+            if var entry = table[key], entry.failures > 0 {
+                entry.failures -= 1
+                table[key] = entry
+            }
+        }
+    }
+
+    private static func makeRoom(_ table: inout [String: Window], now: ContinuousClock.Instant, window: Duration, maxAddresses: Int) {
+        guard table.count >= maxAddresses else { return }
+        table = table.filter { $0.value.start.duration(to: now) < window }
+        if table.count >= maxAddresses { table.removeAll(keepingCapacity: true) }
     }
 
     /// Records one failure from the address.
@@ -56,16 +85,16 @@ public final class FailureLimiter: Sendable {
                 table[key] = entry
                 return
             }
-            if table.count >= maxAddresses {
-                table = table.filter { $0.value.start.duration(to: now) < window }
-                if table.count >= maxAddresses { table.removeAll(keepingCapacity: true) }
-            }
+            Self.makeRoom(&table, now: now, window: window, maxAddresses: maxAddresses)
             table[key] = Window(start: now, failures: 1)
         }
     }
 
-    /// The table key: an IPv6 address's first 64 bits, anything else as it is.
-    static func key(_ address: String) -> String {
+    /// The key a per-address limit counts by: an IPv6 address's first 64 bits (one host usually
+    /// holds a whole /64), anything else as it is.
+    /// - Parameters:
+    ///   - address: a client address.
+    public static func key(_ address: String) -> String {
         guard address.contains(":"), let parsed = IPAddress(address), !parsed.isV4 else { return address }
         return parsed.bytes.prefix(8).map { String($0, radix: 16) }.joined(separator: ".") + "/64"
     }

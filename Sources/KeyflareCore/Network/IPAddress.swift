@@ -62,17 +62,20 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(parts[0]) else { return nil }
-        let width = address.bytes.count * 8
-        var length = width
+        // An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) is written against 128 bits and is the
+        // IPv4 block it maps (`10.0.0.0/8`).
+        let mapped = address.isV4 && parts[0].contains(":")
+        let width = mapped ? 128 : address.bytes.count * 8
+        var length = address.bytes.count * 8
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].utf8.count <= 3, parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                 let n = Int(parts[1]), n <= width
             else { return nil }
-            // An IPv4-mapped IPv6 block (`::ffff:10.0.0.0/104`) is the IPv4 block it maps.
-            length = n
-            if address.isV4, parts[0].contains(":") {
+            if mapped {
                 guard n >= 96 else { return nil }
                 length = n - 96
+            } else {
+                length = n
             }
         }
         for i in 0..<address.bytes.count {

@@ -132,7 +132,8 @@ public struct KeyflareApp: Sendable {
         // contention), and each still carries every request queued while it was busy.
         let committer = GroupCommitter(
             pool: pool, writers: 2, maxBytesInFlight: configuration.ingestQueueBytes, logger: logger)
-        let ingest = IngestController(sources: sources, committer: committer)
+        let ingest = IngestController(
+            sources: sources, committer: committer, budget: ByteBudget(capacity: configuration.ingestQueueBytes))
         ingest.addRoutes(to: api, paths: ["/logs", "/events"])
         // Logflare's clients also post to /logs at the root.
         let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)

@@ -20,10 +20,19 @@ struct TokenAuthenticator: RouterMiddleware {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
         let token: VerifiedToken
+        let client = context.clientIP
+        // A cache miss reserves a failure before its lookup (and gives it back if the token is
+        // good), so parallel unknown tokens cannot all slip past the limit; a cached refusal is
+        // counted after the fact, since it cost nothing.
+        var reserved = false
         do {
-            token = try await timedVerify(presented, client: context.clientIP)
+            token = try await timedVerify(presented) {
+                reserved = failures.reserve(client)
+                return reserved
+            }
+            if reserved { failures.release(client) }
         } catch let error as KeyflareError where error.status == .unauthorized {
-            failures.recordFailure(context.clientIP)
+            if !reserved { failures.recordFailure(client) }
             throw error
         }
         usage.record(token.tokenID)
@@ -32,9 +41,9 @@ struct TokenAuthenticator: RouterMiddleware {
     }
 
     /// Verifies, timing the verification alone (accepted or not), never the rest of the request.
-    private func timedVerify(_ presented: String, client: String?) async throws -> VerifiedToken {
+    private func timedVerify(_ presented: String, mayLookUp: () -> Bool) async throws -> VerifiedToken {
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        return try await verifier.verify(presented, mayLookUp: { failures.allows(client) })
+        return try await verifier.verify(presented, mayLookUp: mayLookUp)
     }
 }

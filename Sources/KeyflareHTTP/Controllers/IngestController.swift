@@ -14,6 +14,8 @@ import KeyflareStore
 struct IngestController {
     let sources: SourceStore
     let committer: GroupCommitter
+    /// Memory for bodies being read, inflated, parsed and committed (`KEYFLARE_INGEST_QUEUE_BYTES`).
+    let budget: ByteBudget
     let sourceCache = SourceCache()
     static let notFound = KeyflareError.notFound("source not found")
     static let sourceHeader = HTTPField.Name("X-Source")!
@@ -31,6 +33,13 @@ struct IngestController {
         let receivedAt = Date()
         let source = try await resolveSource(request, context)
         try context.token.requireIngest(into: source.id)
+        // The most this request can hold is taken from the budget before its body is read: a
+        // gzipped body may inflate about 1,032 times, and a body of unknown length up to the limit.
+        let reserved = Self.worstCase(request)
+        guard budget.take(reserved) else {
+            throw KeyflareError.unavailable("the ingest queue is full; retry in a moment (nothing was stored)")
+        }
+        defer { budget.give(reserved) }
         let body = try await readBody(request)
         // Parsed in place: no copy of the body is made until it is known to be acceptable.
         let batch = try body.withUnsafeReadableBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }
@@ -42,6 +51,18 @@ struct IngestController {
         }
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.logged))
+    }
+
+    /// The most memory a request's body can take: what is sent, plus what it inflates to.
+    static func worstCase(_ request: Request) -> Int {
+        let limit = IngestBatch.maxBodyBytes
+        let sent = request.headers[.contentLength].flatMap { Int($0) }.map { min($0, limit) } ?? limit
+        switch request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) {
+        case nil, "", "identity": return sent
+        default:
+            let (inflated, overflow) = sent.multipliedReportingOverflow(by: 1_032)
+            return sent + (overflow ? limit : min(inflated, limit))
+        }
     }
 
     /// `?source=<uuid>`, else `?source_name=<name>`, else the `X-Source: <uuid>` header.

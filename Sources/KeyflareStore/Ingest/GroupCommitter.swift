@@ -46,7 +46,7 @@ public final class GroupCommitter: Service, Sendable {
     ///     refuses with 503 instead of queueing (a batch is always taken when nothing is in flight).
     ///   - logger: where failures are reported.
     public init(
-        pool: Pool, writers: Int = 4, maxEventsPerCommit: Int = 20_000, maxBytesInFlight: Int = 64 * 1024 * 1024,
+        pool: Pool, writers: Int = 4, maxEventsPerCommit: Int = 20_000, maxBytesInFlight: Int = 256 * 1024 * 1024,
         logger: Logger
     ) {
         self.pool = pool
@@ -199,7 +199,7 @@ public final class GroupCommitter: Service, Sendable {
         switch error.sqlState {
         case "23503": return KeyflareError.notFound("source not found")
         // JSON that Foundation accepts but jsonb refuses, such as \u0000 in a string.
-        case "22P05", "22P02", "22021": return KeyflareError.badRequest("an event holds data PostgreSQL cannot store: \(error.message)")
+        case "22P05", "22P02", "22021", "22003": return KeyflareError.badRequest("an event holds data PostgreSQL cannot store: \(error.message)")
         default: return error
         }
     }

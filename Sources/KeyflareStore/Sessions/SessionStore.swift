@@ -77,7 +77,8 @@ public struct SessionStore: Sendable {
             throw KeyflareError.badRequest("email must be at most \(Self.maxEmailBytes) characters")
         }
         let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        let reservation = try await reserveAttempt(email: email, ip: ip)
+        // IPv6 clients count by their /64: one host can use every address in it.
+        let reservation = try await reserveAttempt(email: email, ip: ip.map(FailureLimiter.key))
         let user = try await pool.query(
             "SELECT id, account_id, password_hash FROM users WHERE lower(email) = \(email)"
         ).first
