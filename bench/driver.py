@@ -372,6 +372,48 @@ def suite_abuse():
     }
 
 
+def suite_endpoint_latest(events=1_000_000, samples=200):
+    """The most common log query, the latest 10 events of a source, over HTTP: a source of a million
+    events against a source of one, through the same sandbox (row-level security, plain views)."""
+    client = Client(A)
+    names = {}
+    for label in ("big", "small"):
+        name = f"latest-{label}-{secrets.token_hex(3)}"
+        status, body = client.request("POST", "/api/sources", TOKEN, {"name": name})
+        assert status == 201, (status, body)
+        names[label] = (name, json.loads(body)["id"])
+    with psycopg.connect(DB, autocommit=True) as connection:
+        connection.execute(
+            """INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
+               SELECT %s, %s, now() - make_interval(secs => n), 'event ' || n,
+                      jsonb_build_object('level', CASE WHEN n %% 50 = 0 THEN 'warn' ELSE 'info' END)
+               FROM generate_series(1, %s) AS n""", (ACCOUNT, names["big"][1], events))
+        connection.execute(
+            """INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
+               VALUES (%s, %s, now(), 'only', '{"level": "warn"}')""", (ACCOUNT, names["small"][1]))
+        connection.execute("ANALYZE events")
+    timings = {}
+    for label, (name, _) in names.items():
+        status, body = client.request("POST", "/api/endpoints", TOKEN, {
+            "name": f"latest-{label}-{secrets.token_hex(3)}",
+            "sql": f'select event_message from "{name}" order by "timestamp" desc limit 10'})
+        assert status == 201, (status, body)
+        endpoint = json.loads(body)["id"]
+        for _ in range(20):
+            client.request("GET", f"/api/endpoints/query/{endpoint}", TOKEN)
+        elapsed = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            status, _ = client.request("GET", f"/api/endpoints/query/{endpoint}", TOKEN)
+            elapsed.append((time.perf_counter() - start) * 1000)
+            assert status == 200
+        timings[label] = percentile(elapsed, 50)
+    ratio = timings["big"] / timings["small"]
+    return {
+        "endpoint-latest: latest 10 of 1M events, p50 ms": (timings["big"], timings["small"], "<= 3x", ratio <= 3),
+    }
+
+
 def suite_soak(seconds=180):
     """Mixed traffic at a fixed, moderate rate, with one revocation a second: no 5xx, no request
     accepted with a token more than 50 ms after its revoke returned, RSS stable."""
@@ -447,7 +489,7 @@ def suite_soak(seconds=180):
 SUITES = {
     "http-auth": suite_http_auth, "ingest-single": suite_ingest_single, "ingest-batch": suite_ingest_batch,
     "revoke": suite_revoke, "cold-verify": suite_cold_verify, "memory": suite_memory, "soak": suite_soak,
-    "abuse": suite_abuse,
+    "abuse": suite_abuse, "endpoint-latest": suite_endpoint_latest,
 }
 
 if __name__ == "__main__":
