@@ -414,6 +414,39 @@ def suite_endpoint_latest(events=1_000_000, samples=200):
     }
 
 
+def suite_sandbox_sources(sources=10_000, samples=200):
+    """A one-source endpoint's p50 over HTTP in the bench account, before and after the account gets
+    10,000 more sources: a run opens views only for the sources its statement names."""
+    client = Client(A)
+    name = f"named-{secrets.token_hex(3)}"
+    status, body = client.request("POST", "/api/sources", TOKEN, {"name": name})
+    assert status == 201, (status, body)
+    status, body = client.request("POST", "/api/endpoints", TOKEN, {
+        "name": f"one-source-{secrets.token_hex(3)}", "sql": f'select count(*) as n from "{name}"'})
+    assert status == 201, (status, body)
+    endpoint = json.loads(body)["id"]
+
+    def p50():
+        for _ in range(20):
+            client.request("GET", f"/api/endpoints/query/{endpoint}", TOKEN)
+        elapsed = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            status, _ = client.request("GET", f"/api/endpoints/query/{endpoint}", TOKEN)
+            elapsed.append((time.perf_counter() - start) * 1000)
+            assert status == 200
+        return percentile(elapsed, 50)
+
+    few = p50()
+    with psycopg.connect(DB, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO sources (account_id, name) SELECT %s, 'many-' || n FROM generate_series(1, %s) AS n",
+            (ACCOUNT, sources))
+    many = p50()
+    ratio = many / few
+    return {"sandbox-sources: one-source endpoint p50 ms, account with 10,000 more sources": (many, few, "<= 2x", ratio <= 2)}
+
+
 def suite_soak(seconds=180):
     """Mixed traffic at a fixed, moderate rate, with one revocation a second: no 5xx, no request
     accepted with a token more than 50 ms after its revoke returned, RSS stable."""
@@ -489,7 +522,7 @@ def suite_soak(seconds=180):
 SUITES = {
     "http-auth": suite_http_auth, "ingest-single": suite_ingest_single, "ingest-batch": suite_ingest_batch,
     "revoke": suite_revoke, "cold-verify": suite_cold_verify, "memory": suite_memory, "soak": suite_soak,
-    "abuse": suite_abuse, "endpoint-latest": suite_endpoint_latest,
+    "abuse": suite_abuse, "endpoint-latest": suite_endpoint_latest, "sandbox-sources": suite_sandbox_sources,
 }
 
 if __name__ == "__main__":

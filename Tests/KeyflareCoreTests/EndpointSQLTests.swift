@@ -24,3 +24,18 @@ import Testing
         #expect(unclosed.parameters.isEmpty)
     }
 }
+
+/// The names a statement could use for a relation, as PostgreSQL reads them.
+@Suite struct EndpointSQLNamesTests {
+    @Test func quotedExactlyUnquotedLowerCasedAndNothingFromStringsOrComments() throws {
+        let parsed = try EndpointSQL(parsing: #"SELECT * FROM "My ""Logs""", Web w JOIN façade f ON true WHERE x = 'hidden' /* gone */ -- also gone"#)
+        #expect(parsed.names.isSuperset(of: ["My \"Logs\"", "web", "w", "façade", "select", "from", "x"]))
+        #expect(!parsed.names.contains("hidden"))
+        #expect(!parsed.names.contains("gone"))
+        #expect(!parsed.names.contains("Web"))
+        let dollar = try EndpointSQL(parsing: "select $q$ inside $q$, @p from e'esc' t")
+        #expect(!dollar.names.contains("inside"))
+        #expect(!dollar.names.contains("p"), "a parameter is not a name")
+        #expect(dollar.names.contains("t"))
+    }
+}

@@ -9,6 +9,10 @@ public struct EndpointSQL: Sendable, Equatable {
     public let text: String
     /// Parameter names, in order of first appearance; `$n` is `parameters[n - 1]`.
     public let parameters: [String]
+    /// Every name the statement could use for a relation, as PostgreSQL would read it: quoted
+    /// identifiers exactly, unquoted words with ASCII letters lower-cased. Keywords are in it too;
+    /// the sandbox opens views only for the account's sources whose names are here.
+    public let names: Set<String>
 
     /// Longest accepted SQL, in bytes.
     public static let maxLength = 100_000
@@ -38,6 +42,11 @@ public struct EndpointSQL: Sendable, Equatable {
             guard let c else { return false }
             return isIdentStart(c) || ("0"..."9").contains(c)
         }
+        var words: Set<String> = []
+        // Identifier characters as PostgreSQL's lexer has them: ASCII letters, digits, _ and $, and
+        // every non-ASCII character.
+        func isWordStart(_ c: Unicode.Scalar) -> Bool { c == "_" || (c.isASCII && c.properties.isAlphabetic) || !c.isASCII }
+        func isWordPart(_ c: Unicode.Scalar) -> Bool { isWordStart(c) || ("0"..."9").contains(c) || c == "$" }
         let operatorChars: Set<Unicode.Scalar> = ["+", "-", "*", "/", "<", ">", "=", "~", "!", "@", "#", "%", "^", "&", "|", "`", "?"]
         func copy(until end: Int) {
             while i < end, i < chars.count {
@@ -65,6 +74,15 @@ public struct EndpointSQL: Sendable, Equatable {
                         break
                     }
                     j += 1
+                }
+                if quote == "\"" {
+                    var name = String.UnicodeScalarView()
+                    var k = i + 1
+                    while k < min(j, chars.count) {
+                        name.append(chars[k])
+                        k += chars[k] == "\"" ? 2 : 1
+                    }
+                    words.insert(String(name))
                 }
                 copy(until: j + 1)
             } else if c == "-" && at(i + 1) == "-" {
@@ -124,6 +142,17 @@ public struct EndpointSQL: Sendable, Equatable {
                 i = j
             } else if c == "$" && i + 1 < chars.count && ("0"..."9").contains(chars[i + 1]) {
                 throw KeyflareError.unprocessable("use @name parameters, not positional $n placeholders")
+            } else if isWordStart(c) && (i == 0 || !isWordPart(chars[i - 1])) {
+                // An unquoted word: PostgreSQL folds its ASCII letters to lower case.
+                var j = i
+                var word = String.UnicodeScalarView()
+                while j < chars.count, isWordPart(chars[j]) {
+                    let scalar = chars[j]
+                    word.append(("A"..."Z").contains(scalar) ? Unicode.Scalar(scalar.value + 32)! : scalar)
+                    j += 1
+                }
+                words.insert(String(word))
+                copy(until: j)
             } else {
                 out.append(c)
                 i += 1
@@ -131,5 +160,6 @@ public struct EndpointSQL: Sendable, Equatable {
         }
         text = String(out)
         parameters = names
+        self.names = words
     }
 }

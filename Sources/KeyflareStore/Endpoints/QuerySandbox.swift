@@ -71,7 +71,7 @@ public final class QuerySandbox: Sendable {
             "the result is larger than the \(Self.describe(bytes: cap)) limit (KEYFLARE_QUERY_MAX_BYTES); select fewer rows or columns")
         let json: String?
         do {
-            json = try await inSandbox(accountID: endpoint.accountID) { connection -> String? in
+            json = try await inSandbox(accountID: endpoint.accountID, names: sql.names) { connection -> String? in
                 var out: [UInt8] = [UInt8(ascii: "[")]
                 let complete = try connection.stream(query) { row in
                     guard let text = row[0], out.count + text.utf8.count + 2 <= cap else { return .stop }
@@ -118,7 +118,7 @@ public final class QuerySandbox: Sendable {
             binds: Array(repeating: nil, count: parsed.parameters.count)
         )
         do {
-            _ = try await inSandbox(accountID: accountID) { try $0.execute(query) }
+            _ = try await inSandbox(accountID: accountID, names: parsed.names) { try $0.execute(query) }
         } catch let error as PQError where error.kind == .server {
             if error.sqlState == "57014" { throw KeyflareError.unprocessable("the query could not be planned in time") }
             throw KeyflareError.unprocessable("invalid SQL: \(error.message)")
@@ -154,8 +154,12 @@ public final class QuerySandbox: Sendable {
         return .badRequest("query failed: \(error.message)")
     }
 
-    /// One rolled-back, read-only, time-limited transaction as the account's role.
-    private func inSandbox<T: Sendable>(accountID: UUID, _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+    /// One rolled-back, read-only, time-limited transaction as the account's role, with views for the
+    /// account's sources among `names` (the words the statement holds), made inside the time limit.
+    private func inSandbox<T: Sendable>(
+        accountID: UUID, names: Set<String>, _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        let names = names.sorted()
         let pool = try await accountPool(accountID)
         let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         return try await pool.withConnection { connection in
@@ -168,10 +172,11 @@ public final class QuerySandbox: Sendable {
             }
             try connection.executeScript(
                 unsafeSQL: """
-                    BEGIN; SELECT keyflare_sandbox.open_sources(); SET TRANSACTION READ ONLY;
-                    SET LOCAL statement_timeout = \(max(1, milliseconds)); SET LOCAL TimeZone = 'UTC'
+                    BEGIN; SET LOCAL statement_timeout = \(max(1, milliseconds)); SET LOCAL TimeZone = 'UTC'
                     """
             )
+            try connection.execute("SELECT keyflare_sandbox.open_sources(\(names))")
+            try connection.executeScript(unsafeSQL: "SET TRANSACTION READ ONLY")
             return try body(connection)
         }
     }
