@@ -29,7 +29,8 @@ import Testing
             configuration: .init(conninfo: db.url, maxConnections: 1, acquireTimeout: .milliseconds(200), maxWaiters: 2),
             logger: TestDatabase.quietLogger)
         defer { Task { await pool.close() } }
-        let busy = Task { try await pool.query("SELECT pg_sleep(1.5)") }
+        // The one connection stays busy for 5 s; the borrower must give up long before that.
+        let busy = Task { try await pool.query("SELECT pg_sleep(5)") }
         try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         do {
@@ -40,7 +41,9 @@ import Testing
             #expect(error.isConnectionFailure)
         }
         let waited = ContinuousClock.now - started
-        #expect(waited >= .milliseconds(150) && waited < .seconds(1.2), "waited \(waited)")
+        // Not a timing test: only "after the timeout, and before the connection came free" is checked,
+        // with room for a loaded machine.
+        #expect(waited >= .milliseconds(150) && waited < .seconds(4.5), "waited \(waited)")
         _ = try await busy.value
         #expect(try await pool.query("SELECT 1 AS n").first?.decode("n", as: Int.self) == 1, "the pool serves again")
     }

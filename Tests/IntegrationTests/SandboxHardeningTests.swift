@@ -290,4 +290,16 @@ import Testing
             #expect(ran.body == #"{"result":[{"n":0}]}"#, "\(ran.body)")
         }
     }
+
+    /// Deleting an account drops its sandbox role too, so no login outlives its tenant.
+    @Test func aSandboxRoleLeavesWithItsAccount() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, _, role) = try await sandboxed(t)
+        // Its pooled connections belong to the instance the warm-up ran on, which has stopped.
+        #expect(try await t.count("SELECT count(*) AS n FROM pg_roles WHERE rolname = \(role)") == 1)
+        try await t.pool.query("DELETE FROM accounts WHERE id = \(account)")
+        #expect(try await t.count("SELECT count(*) AS n FROM sandbox_roles WHERE role_name = \(role)") == 0)
+        #expect(try await t.count("SELECT count(*) AS n FROM pg_roles WHERE rolname = \(role)") == 0)
+    }
 }
