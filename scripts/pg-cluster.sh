@@ -98,7 +98,17 @@ start)
     echo "pg-cluster: port $port is taken by another program; edit $data/postgresql.conf and $dir/port" >&2
     exit 1
   fi
-  as_pg "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+  # One more try after a failed start (seen once on a loaded machine, with nothing on the port),
+  # and the server's own words when that fails too.
+  if ! as_pg "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+    echo "pg-cluster: PostgreSQL did not start; trying once more. Its log said:" >&2
+    tail -n 15 "$dir/postgres.log" >&2 || true
+    sleep 2
+    if ! as_pg "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+      tail -n 15 "$dir/postgres.log" >&2 || true
+      exit 1
+    fi
+  fi
   ;;
 stop)
   if [ -d "$data" ] && as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
