@@ -70,7 +70,7 @@ start_instance() { # N
     KEYFLARE_HOST=127.0.0.1 KEYFLARE_PORT=${!port_var} KEYFLARE_DB_POOL_SIZE=8 \
     KEYFLARE_DRAIN_SECONDS=${KEYFLARE_DRAIN_SECONDS:-3} KEYFLARE_LISTEN_DETECTION_SECONDS=3 \
     KEYFLARE_LOG_FORMAT=json KEYFLARE_LOG_LEVEL=${KEYFLARE_LOG_LEVEL:-notice} KEYFLARE_TRUSTED_PROXIES=127.0.0.1/32 \
-    nohup "$BIN" serve >>"$dir/kf-$n.log" 2>&1 </dev/null &
+    KEYFLARE_SANDBOX_KEY=${SANDBOX_KEY:-} nohup "$BIN" serve >>"$dir/kf-$n.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   if ! wait_http "http://127.0.0.1:${!port_var}/readyz" 200 60; then
     echo "cluster: instance $n did not become ready; see $dir/kf-$n.log" >&2
@@ -91,6 +91,7 @@ up() {
       echo "LB_PORT=${KEYFLARE_CLUSTER_PORT:-$(free_port)}"
       for n in $(seq 1 $INSTANCES); do echo "KF_PORT_$n=$(free_port)"; done
       echo "DIRECT_URL=$(scripts/pg-cluster.sh url "$dir/pg" keyflare)"
+      echo "SANDBOX_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     } >"$dir/cluster.env"
     . "$dir/cluster.env"
     echo "BOUNCER_URL=postgresql://keyflare:$(cat "$(scripts/pg-cluster.sh where "$dir/pg")/password")@127.0.0.1:$BOUNCER_PORT/keyflare" >>"$dir/cluster.env"

@@ -70,13 +70,22 @@ import Testing
         let pool = db.pool(max: 1)
         defer { Task { await pool.close() } }
         let pid = try await pool.query("SELECT pg_backend_pid() AS pid").first!.decode("pid", as: Int.self)
-        // Kill the backend while it is busy in a query of ours.
+        // Kill the backend once it is busy in a query of ours (not before: a connection killed while
+        // idle is replaced on borrow, without an error, and the query would then succeed).
         async let killer: Void = {
-            try await Task.sleep(for: .milliseconds(300))
+            for _ in 0..<300 {
+                let busy = try await TestDatabase.admin { admin in
+                    try admin.execute(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(pid) AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"
+                    ).first!.decode("n", as: Int.self)
+                }
+                if busy > 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             _ = try await TestDatabase.admin { try $0.execute("SELECT pg_terminate_backend(\(pid))") }
         }()
         await #expect {
-            try await pool.query("SELECT pg_sleep(5)")
+            try await pool.query("SELECT pg_sleep(30)")
         } throws: { error in
             (error as? PQError)?.isConnectionFailure == true
         }

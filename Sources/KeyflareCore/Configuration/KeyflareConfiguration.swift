@@ -63,6 +63,9 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var trustedProxies: [CIDR]
     /// The forwarding header those proxies write (`KEYFLARE_CLIENT_ADDRESS_HEADER`).
     public var clientAddressHeader: ClientAddressResolver.Header
+    /// The secret sandbox role passwords are derived from (`KEYFLARE_SANDBOX_KEY`, at least 32 bytes);
+    /// nil: a random key kept in the database.
+    public var sandboxKey: String?
 
     /// Settings with every default.
     public init() {
@@ -93,6 +96,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         httpIdleTimeout = 60
         httpMinBodyRate = 1024
         authFailuresPerMinute = 60
+        sandboxKey = nil
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -175,6 +179,13 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             }
             clientAddressHeader = parsed
         }
+        if let key = value("KEYFLARE_SANDBOX_KEY") {
+            // The message never repeats the value: it is a secret.
+            guard key.utf8.count >= 32 else {
+                throw ConfigurationError("KEYFLARE_SANDBOX_KEY must be at least 32 bytes long (`openssl rand -hex 32` prints one)")
+            }
+            sandboxKey = key
+        }
         for kind in [TokenKind.public, .private] {
             let name = Self.seedVariable(for: kind)
             guard let token = value(name) else { continue }
@@ -234,7 +245,7 @@ extension KeyflareConfiguration: CustomStringConvertible, CustomReflectable {
     /// secrets), for any log line or dump that prints a configuration.
     public var description: String {
         "KeyflareConfiguration(host: \(host), port: \(port), poolSize: \(poolSize), singleTenant: \(singleTenant), "
-            + "seedTokens: \(seedTokens.keys.map(\.rawValue).sorted()), databaseURL: \(databaseURL == nil ? "unset" : "set"))"
+            + "seedTokens: \(seedTokens.keys.map(\.rawValue).sorted()), sandboxKey: \(sandboxKey == nil ? "unset" : "set"), databaseURL: \(databaseURL == nil ? "unset" : "set"))"
     }
 
     public var customMirror: Mirror { Mirror(self, children: ["description": description]) }

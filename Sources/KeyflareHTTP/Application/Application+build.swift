@@ -94,9 +94,14 @@ public struct KeyflareApp: Sendable {
             cache: cache, readiness: readiness, metrics: metrics, logger: logger
         )
 
+        if configuration.sandboxKey == nil {
+            logger.notice(
+                "KEYFLARE_SANDBOX_KEY is not set: sandbox role passwords are derived from a key kept in the database; set it in production (docs/sandbox.md)")
+        }
         let sandbox = QuerySandbox(
             conninfo: databaseURL, pool: pool, timeout: .seconds(configuration.queryTimeoutSeconds),
-            acquireTimeout: acquireTimeout, maxResultBytes: configuration.queryMaxBytes, logger: logger
+            acquireTimeout: acquireTimeout, maxResultBytes: configuration.queryMaxBytes,
+            key: try configuration.sandboxKey.map { try SandboxKey(secret: Array($0.utf8)) }, logger: logger
         )
         let endpoints = EndpointStore(pool: pool)
 

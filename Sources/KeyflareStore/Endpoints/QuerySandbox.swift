@@ -19,10 +19,12 @@ public final class QuerySandbox: Sendable {
     private let maxAccountPools: Int
     private let acquireTimeout: Duration?
     private let maxResultBytes: Int
+    private let configuredKey: SandboxKey?
 
     private struct State {
         var pools: [UUID: Pool] = [:]
         var recent: [UUID] = []
+        var storedKey: SandboxKey?
     }
 
     /// - Parameters:
@@ -32,11 +34,13 @@ public final class QuerySandbox: Sendable {
     ///   - maxAccountPools: accounts whose connections are kept open at once.
     ///   - acquireTimeout: longest a run waits for one of its account's connections.
     ///   - maxResultBytes: largest result, in bytes of JSON; a larger one is a 413.
+    ///   - key: the key role passwords are derived from; nil uses the one kept in the database.
     ///   - logger: where role creation is reported.
     public init(
         conninfo: String, pool: Pool, timeout: Duration, maxAccountPools: Int = 32, acquireTimeout: Duration? = nil,
-        maxResultBytes: Int = 10 * 1024 * 1024, logger: Logger
+        maxResultBytes: Int = 10 * 1024 * 1024, key: SandboxKey? = nil, logger: Logger
     ) {
+        self.configuredKey = key
         self.conninfo = conninfo
         self.pool = pool
         self.timeout = timeout
@@ -218,21 +222,41 @@ public final class QuerySandbox: Sendable {
         }
     }
 
-    /// The account's role, created on first use. Two instances racing both try; the loser's
-    /// transaction rolls back (role included) and it reads the winner's.
+    /// The key passwords are derived from: the configured one, or the one kept in the database.
+    private func sandboxKey() async throws -> SandboxKey {
+        if let key = configuredKey ?? state.withLock({ $0.storedKey }) { return key }
+        let key = try await SandboxKey.stored(in: pool)
+        state.withLock { $0.storedKey = key }
+        return key
+    }
+
+    /// The account's role and its derived password, the role created on first use. Two instances
+    /// racing both try; the loser's transaction rolls back (role included) and it reads the winner's.
+    /// A role whose password was set from another key (or stored, before migration 0017) gets it set
+    /// again from this one first.
     private func credentials(_ accountID: UUID) async throws -> (String, String) {
+        let key = try await sandboxKey()
         if let found = try await pool.query(
-            "SELECT role_name, password FROM sandbox_roles WHERE account_id = \(accountID)"
+            "SELECT role_name, key_id FROM sandbox_roles WHERE account_id = \(accountID)"
         ).first {
-            return (try found.decode("role_name"), try found.decode("password"))
+            let role: String = try found.decode("role_name")
+            let password = key.password(for: role)
+            if try found.decodeIfPresent("key_id", as: String.self) != key.id {
+                try await pool.withTransaction { connection in
+                    try connection.execute("SELECT keyflare_set_sandbox_password(\(role), \(password))")
+                    try connection.execute("UPDATE sandbox_roles SET key_id = \(key.id) WHERE account_id = \(accountID)")
+                }
+                logger.notice("set a sandbox role's password from the current sandbox key", metadata: ["role": "\(role)"])
+            }
+            return (role, password)
         }
         let role = "kf_sandbox_" + Self.randomHex(8)
-        let password = Self.randomHex(24)
+        let password = key.password(for: role)
         do {
             try await pool.withTransaction { connection in
                 try connection.execute("SELECT keyflare_create_sandbox_role(\(role), \(password))")
                 try connection.execute(
-                    "INSERT INTO sandbox_roles (account_id, role_name, password) VALUES (\(accountID), \(role), \(password))"
+                    "INSERT INTO sandbox_roles (account_id, role_name, key_id) VALUES (\(accountID), \(role), \(key.id))"
                 )
             }
             logger.info("created sandbox role", metadata: ["account_id": "\(accountID)", "role": "\(role)"])
