@@ -147,9 +147,10 @@ import FoundationNetworking
     @Test func aSlowHeadIsClosedAfterTheTimeoutWhileOthersAreServed() async throws {
         let instance = try await Instance.start(["KEYFLARE_HTTP_HEADER_TIMEOUT": "1", "KEYFLARE_HTTP_IDLE_TIMEOUT": "2"])
         defer { Task { _ = try? await instance.server.terminate() } }
-        // 50 connections that send one byte of a request head and then nothing.
+        // 1,000 connections that each send one byte of a request head a second (every byte would
+        // reset a plain idle timer), while another client is served.
         var sockets: [Int32] = []
-        for _ in 0..<50 {
+        for _ in 0..<1_000 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
@@ -159,20 +160,25 @@ import FoundationNetworking
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             #expect(connected == 0)
-            _ = "G".withCString { Glibc.send(fd, $0, 1, 0) }
             sockets.append(fd)
         }
         defer { for fd in sockets { Glibc.close(fd) } }
-        // Others are served meanwhile.
-        #expect(try await Self.send(instance.port, "/healthz").status == 200)
-        try await Task.sleep(for: .milliseconds(2_500))
-        // Every slow connection has been closed by the server: a read returns end-of-file.
+        let head = Array("GET /healthz HTTP/1.1\r\n".utf8)
+        let started = ContinuousClock.now
+        for i in 0..<4 {
+            for fd in sockets { _ = head.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + i, 1, Int32(MSG_NOSIGNAL)) } }
+            if i == 0 { #expect(try await Self.send(instance.port, "/healthz").status == 200) }
+            try await Task.sleep(until: started + .seconds(i + 1), clock: .continuous)
+        }
+        // Every slow connection has been closed by the server.
         var closed = 0
         for fd in sockets {
             var timeout = timeval(tv_sec: 1, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var byte: UInt8 = 0
-            if recv(fd, &byte, 1, 0) == 0 { closed += 1 }
+            // End-of-file, or a reset when a byte was sent after the server closed.
+            let read = recv(fd, &byte, 1, 0)
+            if read == 0 || (read < 0 && errno == ECONNRESET) { closed += 1 }
         }
         #expect(closed == sockets.count)
         #expect(try await Self.send(instance.port, "/healthz").status == 200)

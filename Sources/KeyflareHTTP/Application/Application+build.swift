@@ -151,12 +151,15 @@ public struct KeyflareApp: Sendable {
         // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
         // and the pool (listed first) closes last, so in-flight requests still reach the database.
         let headerTimeout = TimeAmount.milliseconds(Int64(configuration.httpHeaderTimeout * 1000))
+        let idleTimeout = TimeAmount.milliseconds(Int64(configuration.httpIdleTimeout * 1000))
         let minBodyRate = configuration.httpMinBodyRate
         self.application = Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [SlowClientHandler(headerTimeout: headerTimeout, minBodyRate: minBodyRate)],
-                idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout * 1000)))),
+                additionalChannelHandlers: [
+                    SlowClientHandler(headerTimeout: headerTimeout, idleTimeout: idleTimeout, minBodyRate: minBodyRate)
+                ],
+                idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [
                 pool, SandboxService(sandbox: sandbox), startup, listener, committer,
