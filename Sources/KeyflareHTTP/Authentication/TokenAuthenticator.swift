@@ -20,19 +20,19 @@ struct TokenAuthenticator: RouterMiddleware {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
         let token: VerifiedToken
-        let client = context.clientIP
+        // The address is read only when a failure must be counted: a cached hit never needs it.
         // A cache miss reserves a failure before its lookup (and gives it back if the token is
         // good), so parallel unknown tokens cannot all slip past the limit; a cached refusal is
         // counted after the fact, since it cost nothing.
         var reserved = false
         do {
             token = try await timedVerify(presented) {
-                reserved = failures.reserve(client)
+                reserved = failures.reserve(context.clientIP)
                 return reserved
             }
-            if reserved { failures.release(client) }
+            if reserved { failures.release(context.clientIP) }
         } catch let error as KeyflareError where error.status == .unauthorized {
-            if !reserved { failures.recordFailure(client) }
+            if !reserved { failures.recordFailure(context.clientIP) }
             throw error
         }
         usage.record(token.tokenID)

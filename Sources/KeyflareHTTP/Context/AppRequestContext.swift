@@ -13,7 +13,9 @@ public struct AppRequestContext: RequestContext {
     public var consoleSession: ConsoleSession?
     /// The client's address: the TCP peer, or, behind a proxy in `KEYFLARE_TRUSTED_PROXIES`, the
     /// address its forwarding header names (set by `ClientAddressMiddleware`).
-    public var clientIP: String?
+    public var client: ClientAddress
+    /// `client.ip`, worked out when read.
+    public var clientIP: String? { client.ip }
 
     /// - Parameters:
     ///   - source: the channel and logger of the request.
@@ -21,6 +23,6 @@ public struct AppRequestContext: RequestContext {
         self.coreContext = .init(source: source)
         self.token = nil
         self.consoleSession = nil
-        self.clientIP = source.channel.remoteAddress?.ipAddress
+        self.client = ClientAddress(channel: source.channel)
     }
 }

@@ -9,7 +9,9 @@ public struct TokenContext: ChildRequestContext {
     /// The verified token.
     public let token: VerifiedToken
     /// The client's address.
-    public let clientIP: String?
+    public let client: ClientAddress
+    /// `client.ip`, worked out when read.
+    public var clientIP: String? { client.ip }
 
     /// Fails with 401 "missing access token" when the parent has no verified token.
     /// - Parameters:
@@ -18,7 +20,7 @@ public struct TokenContext: ChildRequestContext {
         guard let token = context.token else { throw TokenRejection.missing }
         self.coreContext = context.coreContext
         self.token = token
-        self.clientIP = context.clientIP
+        self.client = context.client
     }
 
     /// The caller, for the audit log: the token's id (never its secret), address and user agent.

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import KeyflareCore
 
-/// Sets `context.clientIP` from a trusted proxy's forwarding header (`KEYFLARE_TRUSTED_PROXIES`).
+/// Sets `context.client` from a trusted proxy's forwarding header (`KEYFLARE_TRUSTED_PROXIES`).
 /// Installed only when some proxy is trusted: otherwise the TCP peer, which the context already
 /// holds, is the client, and requests pay nothing.
 struct ClientAddressMiddleware: RouterMiddleware {
@@ -19,7 +19,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
         async throws -> Response
     {
         var context = context
-        context.clientIP = resolver.resolve(peer: context.clientIP, values: request.headers[values: header])
+        context.client.resolve(resolver.resolve(peer: context.clientIP, values: request.headers[values: header]))
         return try await next(request, context)
     }
 }

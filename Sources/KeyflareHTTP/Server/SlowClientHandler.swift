@@ -7,9 +7,13 @@ import NIOHTTPTypes
 ///   headerTimeout` after the previous response ended (Hummingbird's own idle timeout closes a
 ///   connection that sends nothing; this one also closes a connection that sends a head a byte at a
 ///   time, which would otherwise reset the idle timer forever);
-/// - a body that trickles in slower than `minBodyRate` bytes a second once `bodyGrace` has passed.
+/// - a body that trickles in slower than `minBodyRate` bytes a second once `bodyGrace` has passed
+///   since its first bytes.
 ///
-/// It sits after HTTP decoding, so it sees request and response parts.
+/// It sits after HTTP decoding, so it sees request and response parts. The deadlines are plain
+/// values: a request only moves them, and one timer per connection wakes at the nearest, so the
+/// hot path schedules and cancels nothing (measured: per-request timers cost about a tenth of a
+/// `/healthz` request's CPU time).
 final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -20,12 +24,14 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let minBodyRate: Int
     private let bodyGrace: TimeAmount
-    private var headerDeadline: Scheduled<Void>?
-    private var bodyCheck: RepeatedTask?
-    private var bodyStart: NIODeadline = .now()
+    /// When the connection is closed unless a request head has arrived; nil during a request.
+    private var headDeadline: NIODeadline?
+    /// When the current body's first bytes arrived; nil when no body is arriving.
+    private var bodyStart: NIODeadline?
     private var bodyBytes = 0
-    /// Between a request head and the end of its response.
-    private var inRequest = false
+    /// The one timer, and when it fires.
+    private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadline = .distantFuture
 
     /// - Parameters:
     ///   - headerTimeout: longest wait for a request head to complete.
@@ -40,33 +46,35 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { armHeaderDeadline(context, in: headerTimeout) }
+        if context.channel.isActive { awaitHead(context, within: headerTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armHeaderDeadline(context, in: headerTimeout)
+        if headDeadline == nil { awaitHead(context, within: headerTimeout) }
         context.fireChannelActive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { cancelAll() }
+    func handlerRemoved(context: ChannelHandlerContext) { stopTimer() }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelAll()
+        stopTimer()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            inRequest = true
-            headerDeadline?.cancel()
-            headerDeadline = nil
-            startBodyClock(context)
+            headDeadline = nil
         case .body(let buffer):
+            if bodyStart == nil, minBodyRate > 0 {
+                let now = context.eventLoop.now
+                bodyStart = now
+                bodyBytes = 0
+                wake(context, at: now + bodyGrace)
+            }
             bodyBytes += buffer.readableBytes
         case .end:
-            bodyCheck?.cancel()
-            bodyCheck = nil
+            bodyStart = nil
         }
         context.fireChannelRead(data)
     }
@@ -74,42 +82,56 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             // The response is complete: the next request's head must arrive in time too.
-            inRequest = false
-            bodyCheck?.cancel()
-            bodyCheck = nil
-            armHeaderDeadline(context, in: idleTimeout + headerTimeout)
+            bodyStart = nil
+            awaitHead(context, within: idleTimeout + headerTimeout)
         }
         context.write(data, promise: promise)
     }
 
-    private func armHeaderDeadline(_ context: ChannelHandlerContext, in delay: TimeAmount) {
-        guard !inRequest else { return }
-        headerDeadline?.cancel()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        headerDeadline = context.eventLoop.scheduleTask(in: delay) {
-            loopBound.value.close(promise: nil)
+    private func awaitHead(_ context: ChannelHandlerContext, within delay: TimeAmount) {
+        let deadline = context.eventLoop.now + delay
+        headDeadline = deadline
+        wake(context, at: deadline)
+    }
+
+    /// Makes sure the timer fires no later than `deadline`. An earlier timer stays: when it fires it
+    /// finds the deadlines it was not set for and sets itself again.
+    private func wake(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        guard timer == nil || deadline < timerAt else { return }
+        timer?.cancel()
+        timerAt = deadline
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.timer = nil
+            handler.timerAt = .distantFuture
+            handler.check(context)
         }
     }
 
-    private func startBodyClock(_ context: ChannelHandlerContext) {
-        guard minBodyRate > 0 else { return }
-        bodyCheck?.cancel()
-        bodyStart = context.eventLoop.now
-        bodyBytes = 0
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        bodyCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: bodyGrace, delay: .seconds(1)) { _ in
-            let (handler, context) = loopBound.value
-            let elapsed = Double((context.eventLoop.now - handler.bodyStart).nanoseconds) / 1e9
-            if Double(handler.bodyBytes) < Double(handler.minBodyRate) * elapsed {
-                context.close(promise: nil)
+    private func check(_ context: ChannelHandlerContext) {
+        let now = context.eventLoop.now
+        if let headDeadline {
+            if now >= headDeadline { return context.close(promise: nil) }
+            wake(context, at: headDeadline)
+        }
+        if let bodyStart {
+            let judged = bodyStart + bodyGrace
+            if now >= judged {
+                let elapsed = Double((now - bodyStart).nanoseconds) / 1e9
+                if Double(bodyBytes) < Double(minBodyRate) * elapsed { return context.close(promise: nil) }
+                wake(context, at: now + .seconds(1))
+            } else {
+                wake(context, at: judged)
             }
         }
     }
 
-    private func cancelAll() {
-        headerDeadline?.cancel()
-        headerDeadline = nil
-        bodyCheck?.cancel()
-        bodyCheck = nil
+    private func stopTimer() {
+        timer?.cancel()
+        timer = nil
+        timerAt = .distantFuture
+        headDeadline = nil
+        bodyStart = nil
     }
 }

@@ -8,13 +8,14 @@ import KeyflareStore
 struct ConsoleContext: ChildRequestContext {
     var coreContext: CoreRequestContextStorage
     let session: ConsoleSession
-    let clientIP: String?
+    let client: ClientAddress
+    var clientIP: String? { client.ip }
 
     init(context: AppRequestContext) throws {
         guard let session = context.consoleSession else { throw ConsoleProblem.signInRequired }
         coreContext = context.coreContext
         self.session = session
-        clientIP = context.clientIP
+        client = context.client
     }
 
     /// The signed-in user, for the audit log.
