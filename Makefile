@@ -7,12 +7,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: run test bench deps deploy-deps build clean-db help cluster cluster-down cluster-test deploy-check
+.PHONY: run test bench bench-compare deps deploy-deps build clean-db help cluster cluster-down cluster-test deploy-check
 
 help:
 	@echo "make run    - install what is missing, start .keyflare/postgres, migrate, serve on :4000"
 	@echo "make test   - install what is missing, start a throwaway cluster, run every test"
 	@echo "make bench  - benchmarks against same-run references (SUITE=verify|http-auth|... for one)"
+	@echo "make bench-compare REF=<commit> - per-request CPU of /healthz and /api/auth/check, checkout vs REF"
 	@echo "make clean-db - stop and delete the embedded cluster (.keyflare/, and its data wherever it lives)"
 	@echo "make cluster  - PostgreSQL + PgBouncer + 3 instances + HAProxy under .keyflare/cluster (make cluster-down stops it)"
 	@echo "make cluster-test - the multi-instance fault scenarios on a throwaway cluster (also part of make test)"
@@ -68,6 +69,9 @@ cluster-test: deps deploy-deps
 
 bench: deps
 	@SUITE="$(SUITE)" "$(ROOT)"/scripts/bench.sh
+
+bench-compare: deps
+	@REF="$(REF)" "$(ROOT)"/scripts/bench-compare.sh
 
 # Wherever the cluster's data lives (.keyflare/postgres, or the folder .keyflare/postgres/location names).
 clean-db:
