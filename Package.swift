@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "keyflare", targets: ["keyflare"]),
         .library(name: "PQ", targets: ["PQ"]),
+        .library(name: "PQServices", targets: ["PQServices"]),
         .library(name: "KeyflareCore", targets: ["KeyflareCore"]),
         .library(name: "KeyflareStore", targets: ["KeyflareStore"]),
         .library(name: "KeyflareHTTP", targets: ["KeyflareHTTP"]),
@@ -34,10 +35,14 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // The thin libpq surface: connection, query, row, errors, codecs. Nothing long-lived.
+        .target(name: "PQ", dependencies: ["CLibPQ"]),
+        // What lives as long as the process, built on PQ: the connection pool and the LISTEN
+        // connection, each a swift-service-lifecycle Service.
         .target(
-            name: "PQ",
+            name: "PQServices",
             dependencies: [
-                "CLibPQ",
+                "PQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -54,6 +59,7 @@ let package = Package(
             name: "KeyflareStore",
             dependencies: [
                 "PQ",
+                "PQServices",
                 "KeyflareCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -69,6 +75,7 @@ let package = Package(
             name: "KeyflareHTTP",
             dependencies: [
                 "PQ",
+                "PQServices",
                 "KeyflareCore",
                 "KeyflareStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,6 +106,7 @@ let package = Package(
             dependencies: [
                 "KeyflareWeb",
                 "PQ",
+                "PQServices",
                 "KeyflareCore",
                 "KeyflareStore",
                 "KeyflareHTTP",
@@ -110,6 +118,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PQTests", dependencies: ["PQ"]),
+        .testTarget(name: "PQServicesTests", dependencies: ["PQ", "PQServices"]),
         .testTarget(name: "KeyflareCoreTests", dependencies: ["KeyflareCore"]),
         .testTarget(
             name: "KeyflareHTTPTests",
@@ -133,6 +142,7 @@ let package = Package(
             dependencies: [
                 "KeyflareWeb",
                 "PQ",
+                "PQServices",
                 "KeyflareCore",
                 "KeyflareStore",
                 "KeyflareHTTP",

@@ -24,7 +24,7 @@ build() { # NAME FILE...
     exit 1
   fi
 }
-build ingest-body Fuzz/IngestBody/main.swift "$core/Ingest/IngestScanner.swift" "$core/Ingest/IngestEvent.swift" \
+build ingest-body Fuzz/IngestBody/main.swift "$core/Ingest/IngestScanner.swift" "$core/Ingest/IngestBatch.swift" "$core/Ingest/IngestEvent.swift" \
   "$core/Errors/KeyflareError.swift" "$core/Support/RFC3339.swift"
 build endpoint-sql Fuzz/EndpointSQL/main.swift "$core/Endpoints/EndpointSQL.swift" "$core/Errors/KeyflareError.swift"
 

@@ -1,4 +1,4 @@
-import CLibPQ
+internal import CLibPQ
 import Glibc
 
 /// One libpq connection, with a deliberately small, blocking surface (connect, execute, consume input,
@@ -321,12 +321,6 @@ public final class Connection: @unchecked Sendable {
         return out
     }
 
-    /// The server's backend process id, as seen in `pg_stat_activity.pid`.
-    public var backendPID: Int32 {
-        guard let handle else { return 0 }
-        return PQbackendPID(handle)
-    }
-
     private func consume(_ result: OpaquePointer?) throws -> QueryResult {
         guard let result else {
             let message = handle.map { String(cString: PQerrorMessage($0)).trimmingTrailingWhitespace() }
@@ -344,12 +338,9 @@ public final class Connection: @unchecked Sendable {
         let fieldCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
         var columns: [String] = []
-        var types: [UInt32] = []
         columns.reserveCapacity(fieldCount)
-        types.reserveCapacity(fieldCount)
         for f in 0..<fieldCount {
             columns.append(String(cString: PQfname(result, Int32(f))))
-            types.append(UInt32(PQftype(result, Int32(f))))
         }
         let index = ColumnIndex(columns)
         var rows: [Row] = []
@@ -367,7 +358,7 @@ public final class Connection: @unchecked Sendable {
             rows.append(Row(columnIndex: index, values: values))
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-        return QueryResult(columns: columns, columnTypes: types, rows: rows, affectedRows: affected)
+        return QueryResult(columns: columns, rows: rows, affectedRows: affected)
     }
 
     private static func error(from result: OpaquePointer, connectionOK: Bool) -> PQError {

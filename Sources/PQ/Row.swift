@@ -2,8 +2,6 @@
 public struct QueryResult: Sendable {
     /// Column names, in order.
     public let columns: [String]
-    /// Column type OIDs, in order (for example 25 = text, 20 = int8, 3802 = jsonb).
-    public let columnTypes: [UInt32]
     /// The rows.
     public let rows: [Row]
     /// Rows affected by INSERT/UPDATE/DELETE (0 when the command reports none).

@@ -4,6 +4,7 @@ import KeyflareHTTP
 import KeyflareStore
 import Logging
 import PQ
+import PQServices
 
 /// `keyflare migrate`: apply pending migrations.
 struct Migrate: AsyncParsableCommand {

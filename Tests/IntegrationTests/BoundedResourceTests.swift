@@ -8,6 +8,7 @@ import KeyflareHTTP
 import KeyflareStore
 import NIOCore
 import PQ
+import PQServices
 import Testing
 
 #if canImport(FoundationNetworking)

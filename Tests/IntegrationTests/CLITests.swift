@@ -2,6 +2,7 @@ import Foundation
 import KeyflareCore
 import KeyflareStore
 import PQ
+import PQServices
 import Testing
 
 /// The real `keyflare` binary, as an operator runs it.

@@ -5,6 +5,7 @@ import KeyflareCore
 import KeyflareHTTP
 import KeyflareStore
 import PQ
+import PQServices
 import Testing
 
 @Suite struct LifecycleTests {

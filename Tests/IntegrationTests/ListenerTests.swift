@@ -1,5 +1,6 @@
 import Foundation
 import PQ
+import PQServices
 import Testing
 
 @Suite struct ListenerTests {
@@ -69,5 +70,34 @@ import Testing
         #expect(await events.next() == .connected)
         listener.stop()
         #expect(await events.next() == nil)
+    }
+
+    /// As a Service, `run()` owns the listener's thread: cancelling the task that runs it returns
+    /// only after the thread has closed its connection, so nothing outlives the service.
+    @Test func cancellingRunEndsTheThreadAndItsConnectionBeforeReturning() async throws {
+        let db = try await TestDatabase.empty()
+        let name = "listener-run-\(UUID().uuidString.prefix(8))"
+        let listener = Listener(
+            configuration: .init(conninfo: db.url, channels: ["c"], applicationName: name), logger: TestDatabase.quietLogger)
+        let running = Task { await listener.run() }
+        var events = listener.events.makeAsyncIterator()
+        #expect(await events.next() == .connected)
+        let connections = {
+            try await TestDatabase.admin { admin in
+                try admin.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(name)")
+                    .first!.decode("n", as: Int.self)
+            }
+        }
+        #expect(try await connections() == 1)
+        running.cancel()
+        await running.value
+        #expect(await events.next() == nil, "the events end with the thread")
+        // The client closed before run() returned; the server ends its backend a moment later.
+        var left = try await connections()
+        for _ in 0..<40 where left > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            left = try await connections()
+        }
+        #expect(left == 0, "the connection outlived run()")
     }
 }

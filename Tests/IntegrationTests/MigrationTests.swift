@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareStore
 import PQ
+import PQServices
 import Testing
 
 @Suite struct MigrationTests {

@@ -1,5 +1,6 @@
 import Foundation
 import PQ
+import PQServices
 import Testing
 
 @Suite struct PoolTests {

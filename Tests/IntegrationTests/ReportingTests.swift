@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 import Testing
 
 @Suite struct ReportingTests {

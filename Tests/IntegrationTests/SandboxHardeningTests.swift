@@ -5,6 +5,7 @@ import KeyflareCore
 import KeyflareHTTP
 import KeyflareStore
 import PQ
+import PQServices
 import Testing
 
 /// The endpoint sandbox, function by function: nothing a tenant's SQL runs may outlive its
@@ -172,7 +173,7 @@ import Testing
         defer { holder.close() }
         try holder.execute("BEGIN")
         try holder.execute("SELECT pg_advisory_xact_lock(\(Int64(0x6b65_7966_6c61_7265)))")
-        let pid = holder.backendPID
+        let pid: Int = try holder.execute("SELECT pg_backend_pid() AS pid").first!.decode("pid")
         let pool = db.pool()
         defer { Task { await pool.close() } }
         let migrator = Migrator(

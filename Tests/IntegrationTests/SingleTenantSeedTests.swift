@@ -5,6 +5,7 @@ import KeyflareCore
 import KeyflareHTTP
 import KeyflareStore
 import PQ
+import PQServices
 import Testing
 
 /// KEYFLARE_SINGLE_TENANT with seeded tokens: a default account on first start, tokens with the

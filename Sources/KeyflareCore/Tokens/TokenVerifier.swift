@@ -1,28 +1,39 @@
 import Foundation
 
 /// Turns a presented secret into what it may do, or a 401 saying why not (malformed, unknown,
-/// revoked or expired). Implementations must reject a malformed token before any lookup, and must
-/// never log or echo the secret.
+/// revoked or expired), in two steps so that a caller can bound the expensive one: `answer` is
+/// synchronous and costs no I/O (the format check, the digest, the cache), and only when it says
+/// `.miss` does `lookUp` go to the database. Implementations must reject a malformed token before
+/// any lookup, and must never log or echo the secret.
 public protocol TokenVerifier: Sendable {
-    /// Verifies a presented token.
+    /// The answer the verifier has without any I/O: a verified token, a refusal (thrown), or a miss.
     /// - Parameters:
     ///   - token: the secret as presented.
-    func verify(_ token: String) async throws -> VerifiedToken
+    func answer(_ token: String) throws -> TokenAnswer
 
-    /// Verifies a presented token, asking `mayLookUp` before anything that costs a database lookup;
-    /// when it says no, the verification fails with `TokenRejection.tooManyFailures`.
+    /// Decides a miss: looks the digest up, remembers the result, and returns the token or throws.
     /// - Parameters:
-    ///   - token: the secret as presented.
-    ///   - mayLookUp: whether this caller may still cost a lookup.
-    func verify(_ token: String, mayLookUp: () -> Bool) async throws -> VerifiedToken
+    ///   - digest: the digest `answer` returned with `.miss`.
+    func lookUp(_ digest: TokenDigest) async throws -> VerifiedToken
+}
+
+/// What a verifier knows about a token before any I/O.
+public enum TokenAnswer: Sendable, Equatable {
+    /// Known and valid, from the cache.
+    case cached(VerifiedToken)
+    /// Well-formed, and only the database can say: pass the digest to `lookUp`.
+    case miss(TokenDigest)
 }
 
 extension TokenVerifier {
-    /// Verifiers without a cache always look up, so they ask first.
-    public func verify(_ token: String, mayLookUp: () -> Bool) async throws -> VerifiedToken {
-        _ = try TokenRejection.digestIfWellFormed(token)
-        guard mayLookUp() else { throw TokenRejection.tooManyFailures }
-        return try await verify(token)
+    /// Verifies a presented token, looking it up when the cache cannot answer.
+    /// - Parameters:
+    ///   - token: the secret as presented.
+    public func verify(_ token: String) async throws -> VerifiedToken {
+        switch try answer(token) {
+        case .cached(let verified): verified
+        case .miss(let digest): try await lookUp(digest)
+        }
     }
 }
 

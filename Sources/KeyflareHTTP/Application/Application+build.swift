@@ -5,6 +5,7 @@ import KeyflareCore
 import KeyflareStore
 import Logging
 import PQ
+import PQServices
 
 /// What a route installer (such as the web console) gets to build its routes with.
 public struct AppServices: Sendable {
@@ -75,7 +76,7 @@ public struct KeyflareApp: Sendable {
         ))
         let tokens = AccessTokenStore(pool: pool)
         let verifier = CachingTokenVerifier(
-            cache: cache, lookup: DatabaseTokenVerifier(store: tokens), observer: metrics,
+            cache: cache, lookup: DatabaseTokenLookup(store: tokens),
             pauseBeforeFill: pauseBeforeCacheFill
         )
         let startup = DatabaseStartup(

@@ -19,31 +19,46 @@ struct TokenAuthenticator: RouterMiddleware {
     {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
-        let token: VerifiedToken
-        // The address is read only when a failure must be counted: a cached hit never needs it.
-        // A cache miss reserves a failure before its lookup (and gives it back if the token is
-        // good), so parallel unknown tokens cannot all slip past the limit; a cached refusal is
-        // counted after the fact, since it cost nothing.
-        var reserved = false
-        do {
-            token = try await timedVerify(presented) {
-                reserved = failures.reserve(context.clientIP)
-                return reserved
-            }
-            if reserved { failures.release(context.clientIP) }
-        } catch let error as KeyflareError where error.status == .unauthorized {
-            if !reserved { failures.recordFailure(context.clientIP) }
-            throw error
-        }
+        let token = try await verify(presented, from: context)
         usage.record(token.tokenID)
         context.token = token
         return try await next(request, context)
     }
 
     /// Verifies, timing the verification alone (accepted or not), never the rest of the request.
-    private func timedVerify(_ presented: String, mayLookUp: () -> Bool) async throws -> VerifiedToken {
+    ///
+    /// A cached answer costs no I/O. A miss first reserves a failure for the client's address (and
+    /// gives it back if the token is good, or if the database could not say), so parallel unknown
+    /// tokens cannot all slip past the limit; a refusal the cache already knew cost nothing and is
+    /// counted after the fact. The address is read only when a failure is counted: a cached hit
+    /// never needs it.
+    private func verify(_ presented: String, from context: AppRequestContext) async throws -> VerifiedToken {
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
-        return try await verifier.verify(presented, mayLookUp: mayLookUp)
+        var lookedUp = false
+        do {
+            switch try verifier.answer(presented) {
+            case .cached(let verified):
+                metrics.recordVerification(hit: true)
+                return verified
+            case .miss(let digest):
+                guard failures.reserve(context.clientIP) else { throw TokenRejection.tooManyFailures }
+                lookedUp = true
+                metrics.recordVerification(hit: false)
+                let verified = try await verifier.lookUp(digest)
+                failures.release(context.clientIP)
+                return verified
+            }
+        } catch let error as KeyflareError where error.status == .unauthorized {
+            if !lookedUp {
+                failures.recordFailure(context.clientIP)
+                // A cached refusal is a cache hit; a malformed token never reached the cache.
+                if error != TokenRejection.malformed, error != TokenRejection.badChecksum { metrics.recordVerification(hit: true) }
+            }
+            throw error
+        } catch {
+            if lookedUp { failures.release(context.clientIP) }
+            throw error
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import PQ
+import PQServices
 
 /// `/healthz` (the process is alive) and `/readyz` (the database is reachable and the schema current).
 struct HealthController<Context: RequestContext> {

@@ -7,7 +7,7 @@ import Synchronization
 /// The metrics one Keyflare instance exports at `/metrics`: swift-metrics instruments backed by a
 /// Prometheus registry of this application's own (no global bootstrap, so several applications can
 /// share a process, as the tests do).
-public final class KeyflareMetrics: VerificationObserver, Sendable {
+public final class KeyflareMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
@@ -44,8 +44,10 @@ public final class KeyflareMetrics: VerificationObserver, Sendable {
         authDuration = Metrics.Timer(label: Self.authDurationName, factory: factory)
     }
 
-    public func cacheHit() { cacheHits.increment() }
-    public func cacheMiss() { cacheMisses.increment() }
+    /// Counts a verification that the cache answered (`hit`) or that cost a database lookup.
+    /// - Parameters:
+    ///   - hit: whether the cache answered.
+    func recordVerification(hit: Bool) { (hit ? cacheHits : cacheMisses).increment() }
 
     /// Records one HTTP request. Label names are always the same three, as Prometheus requires.
     /// - Parameters:

@@ -2,6 +2,7 @@ import KeyflareCore
 import KeyflareStore
 import Logging
 import PQ
+import PQServices
 import ServiceLifecycle
 
 /// Reaches the database at start-up, retrying with backoff, then checks the schema.

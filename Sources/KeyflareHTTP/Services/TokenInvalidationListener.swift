@@ -1,12 +1,15 @@
 import KeyflareCore
 import Logging
-import PQ
+import PQServices
 import ServiceLifecycle
 
 /// The lifecycle service that keeps the token cache honest: it runs only the LISTEN connection on
 /// `keyflare_tokens`, drops cached tokens as their rows change, and switches the cache off whenever
 /// the connection is down (every verification then goes to the database) and back on, empty, once it
 /// is listening again.
+///
+/// The `Listener` runs as a child task and owns its thread; `run()` returns only after that thread
+/// has ended, on graceful shutdown and on cancellation alike.
 struct TokenInvalidationListener: Service {
     static let channel = "keyflare_tokens"
 
@@ -17,8 +20,8 @@ struct TokenInvalidationListener: Service {
     let logger: Logger
 
     func run() async throws {
-        listener.start()
-        await withGracefulShutdownHandler {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await listener.run() }
             var connectedBefore = false
             for await event in listener.events {
                 switch event {
@@ -38,7 +41,8 @@ struct TokenInvalidationListener: Service {
                     handle(notification.payload)
                 }
             }
-        } onGracefulShutdown: {
+            // The events end when the listener stops; on cancellation they end at once, so make
+            // sure the listener stops too (its run() has then returned or is about to).
             listener.stop()
         }
         cache.distrust()

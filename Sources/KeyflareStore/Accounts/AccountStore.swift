@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Accounts and their users, in PostgreSQL.
 public struct AccountStore: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Single-tenant installs: a default account created on first start, and tokens with exact,
 /// operator-chosen secrets (`KEYFLARE_PUBLIC_ACCESS_TOKEN`, `KEYFLARE_PRIVATE_ACCESS_TOKEN`).

@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// The audit log. Writes happen on the caller's connection, inside the transaction of the change
 /// they record, so a change and its record commit or roll back together.

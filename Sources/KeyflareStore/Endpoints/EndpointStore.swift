@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Query endpoints in PostgreSQL. Every query is scoped by account, except the lookup of a public
 /// endpoint by id, which by design needs no account.

@@ -2,6 +2,7 @@ import Foundation
 import KeyflareCore
 import Logging
 import PQ
+import PQServices
 import Synchronization
 
 /// Runs endpoint SQL as the account's own database role (see `migrations/0007_endpoint_sandbox.sql`).

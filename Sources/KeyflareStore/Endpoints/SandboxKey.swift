@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// The key sandbox role passwords are derived from (see `migrations/0017_sandbox_derived_passwords.sql`).
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Stores ingested events.
 public struct EventStore: Sendable {

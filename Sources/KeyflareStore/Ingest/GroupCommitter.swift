@@ -2,6 +2,7 @@ import Foundation
 import KeyflareCore
 import Logging
 import PQ
+import PQServices
 import ServiceLifecycle
 import Synchronization
 
@@ -23,7 +24,6 @@ public final class GroupCommitter: Service, Sendable {
 
     private struct State {
         var queue: [Pending] = []
-        var queuedEvents = 0
         /// Bytes of every batch accepted and not yet answered (queued or being written).
         var bytesInFlight = 0
         var idleWriters: [CheckedContinuation<[Pending], Never>] = []
@@ -86,7 +86,6 @@ public final class GroupCommitter: Service, Sendable {
                 if state.closed { return .closed }
                 if let writer = state.idleWriters.popLast() { return .handTo(writer) }
                 state.queue.append(pending)
-                state.queuedEvents += batch.count
                 return .queued
             }
             switch action {
@@ -127,7 +126,6 @@ public final class GroupCommitter: Service, Sendable {
             if refusingQueued {
                 refused = state.queue
                 state.queue = []
-                state.queuedEvents = 0
             }
             return (idle, refused)
         }
@@ -156,7 +154,6 @@ public final class GroupCommitter: Service, Sendable {
             }
             let batch = Array(state.queue[..<end])
             state.queue.removeFirst(end)
-            state.queuedEvents -= count
             return batch
         }
         if let taken { return taken.isEmpty ? nil : taken }

@@ -1,5 +1,6 @@
 import Logging
 import PQ
+import PQServices
 
 /// Applies migrations in order, each in its own transaction, recorded in `schema_migrations`.
 ///

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 import Synchronization
 
 /// A signed-in console user.

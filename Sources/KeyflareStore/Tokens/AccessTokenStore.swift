@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 import Synchronization
 
 /// Access tokens in PostgreSQL. Every query is scoped by account; the secret is never stored.

@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Per-token daily request counts.
 public struct UsageStore: Sendable {

@@ -8,6 +8,7 @@ import KeyflareStore
 import KeyflareWeb
 import Logging
 import PQ
+import PQServices
 
 /// A migrated database of its own, a Keyflare application on it, and shortcuts to make accounts,
 /// sources, endpoints and tokens directly in the stores.

@@ -2,6 +2,7 @@ import Foundation
 import KeyflareStore
 import Logging
 import PQ
+import PQServices
 
 /// A fresh database per test, copied from one migrated template, on the cluster `make test` starts
 /// (`KEYFLARE_TEST_DATABASE_URL`). Copies are cheap and independent, so tests run in parallel.

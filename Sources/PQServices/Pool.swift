@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import PQ
 import Synchronization
 
 /// A bounded pool of connections whose blocking libpq calls run on the pool's own threads.

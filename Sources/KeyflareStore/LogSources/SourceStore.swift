@@ -1,6 +1,7 @@
 import Foundation
 import KeyflareCore
 import PQ
+import PQServices
 
 /// Sources in PostgreSQL. Every query is scoped by account, so another account's source is
 /// indistinguishable from one that does not exist.
