@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "KeyflareCore", targets: ["KeyflareCore"]),
         .library(name: "KeyflareStore", targets: ["KeyflareStore"]),
         .library(name: "KeyflareHTTP", targets: ["KeyflareHTTP"]),
+        .library(name: "KeyflareServer", targets: ["KeyflareServer"]),
         .library(name: "KeyflareWeb", targets: ["KeyflareWeb"]),
     ],
     dependencies: [
@@ -74,8 +75,6 @@ let package = Package(
         .target(
             name: "KeyflareHTTP",
             dependencies: [
-                "PQ",
-                "PQServices",
                 "KeyflareCore",
                 "KeyflareStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -89,12 +88,28 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The composition: configuration, the object graph and the lifecycle services of an instance.
         .target(
-            name: "KeyflareWeb",
+            name: "KeyflareServer",
             dependencies: [
+                "PQ",
+                "PQServices",
                 "KeyflareCore",
                 "KeyflareStore",
                 "KeyflareHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "KeyflareWeb",
+            dependencies: [
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -110,6 +125,7 @@ let package = Package(
                 "KeyflareCore",
                 "KeyflareStore",
                 "KeyflareHTTP",
+                "KeyflareServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -120,6 +136,7 @@ let package = Package(
         .testTarget(name: "PQTests", dependencies: ["PQ"]),
         .testTarget(name: "PQServicesTests", dependencies: ["PQ", "PQServices"]),
         .testTarget(name: "KeyflareCoreTests", dependencies: ["KeyflareCore"]),
+        .testTarget(name: "KeyflareServerTests", dependencies: ["KeyflareCore", "KeyflareServer"]),
         .testTarget(
             name: "KeyflareHTTPTests",
             dependencies: [
@@ -146,6 +163,7 @@ let package = Package(
                 "KeyflareCore",
                 "KeyflareStore",
                 "KeyflareHTTP",
+                "KeyflareServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import KeyflareStore
 import Logging
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import KeyflareStore
 import Logging
 import PQ

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import KeyflareWeb
 import Logging
 import ServiceLifecycle

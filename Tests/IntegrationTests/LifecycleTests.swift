@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import KeyflareStore
 import PQ
 import PQServices

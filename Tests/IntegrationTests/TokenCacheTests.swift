@@ -3,13 +3,14 @@ import HTTPTypes
 import HummingbirdTesting
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import Testing
 
 /// Two instances sharing one database, each with its own cache and listener.
 @Suite struct TokenCacheTests {
     /// Waits until an instance has reached the database and its listener is up.
     func ready(_ app: KeyflareApp) async throws {
-        let ok = await eventually(timeout: .seconds(15)) { app.readiness.isReady && app.readiness.isListenerUp }
+        let ok = await eventually(timeout: .seconds(30)) { app.readiness.isReady && app.readiness.isListenerUp }
         #expect(ok != nil, "instance \(app.instanceID) never became ready")
     }
 

@@ -49,6 +49,12 @@ public final class KeyflareMetrics: Sendable {
     ///   - hit: whether the cache answered.
     func recordVerification(hit: Bool) { (hit ? cacheHits : cacheMisses).increment() }
 
+    /// Counts cached tokens dropped by a NOTIFY (one digest, or a whole flush).
+    public func recordInvalidation() { cacheInvalidations.increment() }
+
+    /// Counts the token listener coming back after losing its connection.
+    public func recordListenerReconnect() { listenerReconnects.increment() }
+
     /// Records one HTTP request. Label names are always the same three, as Prometheus requires.
     /// - Parameters:
     ///   - route: the matched route template (never the raw path, which may hold ids or keys).

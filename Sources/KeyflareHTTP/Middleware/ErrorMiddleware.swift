@@ -1,13 +1,13 @@
 import Hummingbird
 import KeyflareCore
+import KeyflareStore
 import Logging
-import PQ
 
 /// The outermost middleware: every error becomes Keyflare's JSON error body.
 ///
 /// - `KeyflareError` maps to its own status and message.
 /// - Hummingbird's `HTTPError` (unknown route, body too large, undecodable JSON) keeps its status.
-/// - A database that cannot be reached gives 503.
+/// - A database failure maps as `DatabaseErrors` says (503 for a busy pool or an unreachable database).
 /// - Anything else is unexpected: it is logged in full (`String(reflecting:)`) and the client gets a
 ///   generic 500 that reveals nothing about the internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -27,19 +27,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             // Other framework errors, such as NIOTooManyBytesError (413) from a body over its limit.
             return ErrorResponse.response(status: error.status, message: defaultMessage(error.status, request: request))
-        } catch let error as PQError where error.kind == .poolExhausted {
-            context.logger.warning("database pool exhausted", metadata: ["error": "\(error)"])
-            return ErrorResponse.response(
-                status: .serviceUnavailable, message: "the server is busy; try again shortly",
-                headers: [.retryAfter: String(KeyflareError.retryAfterUnavailable)])
-        } catch let error as PQError where error.isConnectionFailure {
-            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
-            return ErrorResponse.response(
-                status: .serviceUnavailable, message: "the database is unavailable; try again shortly",
-                headers: [.retryAfter: String(KeyflareError.retryAfterUnavailable)])
-        } catch let error as PQError where error.kind == .invalidParameter {
-            return ErrorResponse.response(
-                status: .badRequest, message: "a value contains a NUL character (\\u0000), which cannot be stored")
+        } catch let error where DatabaseErrors.mapped(error) != nil {
+            let mapped = DatabaseErrors.mapped(error)!
+            if mapped.worthAWarning {
+                context.logger.warning("database failure", metadata: ["error": "\(error)", "answer": "\(mapped.error.message)"])
+            }
+            return try mapped.error.response(from: request, context: context)
         } catch {
             context.logger.error(
                 "unexpected error",

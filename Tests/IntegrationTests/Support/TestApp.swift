@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareServer
 import KeyflareStore
 import KeyflareWeb
 import Logging

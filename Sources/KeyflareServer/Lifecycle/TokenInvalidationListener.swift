@@ -1,4 +1,5 @@
 import KeyflareCore
+import KeyflareHTTP
 import Logging
 import PQServices
 import ServiceLifecycle
@@ -29,7 +30,7 @@ struct TokenInvalidationListener: Service {
                     cache.trust()
                     readiness.setListener(up: true)
                     if connectedBefore {
-                        metrics.listenerReconnects.increment()
+                        metrics.recordListenerReconnect()
                         logger.info("token listener reconnected; cache flushed")
                     }
                     connectedBefore = true
@@ -50,7 +51,7 @@ struct TokenInvalidationListener: Service {
     }
 
     private func handle(_ payload: String) {
-        metrics.cacheInvalidations.increment()
+        metrics.recordInvalidation()
         if let digest = TokenDigest(hex: payload) {
             cache.invalidate(digest)
         } else {

@@ -1,5 +1,6 @@
 import KeyflareCore
 import KeyflareStore
+import KeyflareHTTP
 import Logging
 import PQ
 import PQServices

@@ -1,3 +1,4 @@
+import KeyflareHTTP
 import Logging
 import ServiceLifecycle
 

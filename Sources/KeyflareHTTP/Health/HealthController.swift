@@ -1,11 +1,10 @@
 import Hummingbird
-import PQ
-import PQServices
 
 /// `/healthz` (the process is alive) and `/readyz` (the database is reachable and the schema current).
 struct HealthController<Context: RequestContext> {
-    let pool: Pool
     let readiness: Readiness
+    /// Whether the database answers a query right now.
+    let databaseAnswers: @Sendable () async -> Bool
 
     struct Status: ResponseEncodable {
         let status: String
@@ -27,9 +26,7 @@ struct HealthController<Context: RequestContext> {
             guard readiness.isReady else {
                 return ErrorResponse.response(status: .serviceUnavailable, message: "not ready: waiting for the database")
             }
-            do {
-                try await pool.query("SELECT 1")
-            } catch {
+            guard await databaseAnswers() else {
                 return ErrorResponse.response(status: .serviceUnavailable, message: "not ready: the database is unreachable")
             }
             return try JSONResponse.make(Ready(status: "ready", listener: readiness.isListenerUp ? "up" : "down"))

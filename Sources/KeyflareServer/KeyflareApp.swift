@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import NIOCore
 import KeyflareCore
+import KeyflareHTTP
 import KeyflareStore
 import Logging
 import PQ
@@ -106,44 +106,21 @@ public struct KeyflareApp: Sendable {
         )
         let endpoints = EndpointStore(pool: pool)
 
-        let router = Router(context: AppRequestContext.self)
-        if !configuration.trustedProxies.isEmpty {
-            router.add(middleware: ClientAddressMiddleware(resolver: ClientAddressResolver(
-                trusted: configuration.trustedProxies, header: configuration.clientAddressHeader)))
-        }
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
-        // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
-        router.add(middleware: PublicCORSMiddleware())
-        router.add(middleware: ErrorMiddleware())
-        HealthController(pool: pool, readiness: readiness).addRoutes(to: router)
-        MetricsController(metrics: metrics).addRoutes(to: router)
-
-        // Everything below needs a verified token: TokenContext cannot be built without one.
-        let usageCounter = UsageCounter()
-        let usageStore = UsageStore(pool: pool)
-        let authenticator = TokenAuthenticator(
-            verifier: verifier, metrics: metrics, usage: usageCounter,
-            failures: FailureLimiter(limit: configuration.authFailuresPerMinute))
-        let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
-        let sources = SourceStore(pool: pool)
-        AccountController(accounts: AccountStore(pool: pool)).addRoutes(to: api)
-        AccessTokenController(tokens: tokens, usage: usageStore).addRoutes(to: api)
-        AuditController(audit: AuditStore(pool: pool)).addRoutes(to: api)
-        SourceController(sources: sources).addRoutes(to: api)
-        EndpointController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: api)
-        // Queries take an optional token: an endpoint with enable_auth false needs none.
-        let queries = router.group("/api").add(middleware: authenticator)
-        QueryController(endpoints: endpoints, sandbox: sandbox).addRoutes(to: queries)
         // Few writers: measured on 2 cores, 2 writers beat 10 (more transactions in flight only add
         // contention), and each still carries every request queued while it was busy.
         let committer = GroupCommitter(
             pool: pool, writers: 2, maxBytesInFlight: configuration.ingestQueueBytes, logger: logger)
-        let ingest = IngestController(
-            sources: sources, committer: committer, budget: ByteBudget(capacity: configuration.ingestQueueBytes))
-        ingest.addRoutes(to: api, paths: ["/logs", "/events"])
-        // Logflare's clients also post to /logs at the root.
-        let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
-        ingest.addRoutes(to: root, paths: ["/logs"])
+        let usageCounter = UsageCounter()
+        let usageStore = UsageStore(pool: pool)
+        let router = buildRouter(RouterParts(
+            verifier: verifier, metrics: metrics, readiness: readiness,
+            databaseAnswers: { (try? await pool.query("SELECT 1")) != nil },
+            usage: usageCounter, authFailuresPerMinute: configuration.authFailuresPerMinute,
+            clientAddresses: configuration.trustedProxies.isEmpty
+                ? nil : ClientAddressResolver(trusted: configuration.trustedProxies, header: configuration.clientAddressHeader),
+            accounts: AccountStore(pool: pool), tokens: tokens, usageStore: usageStore, audit: AuditStore(pool: pool),
+            sources: SourceStore(pool: pool), endpoints: endpoints, sandbox: sandbox, committer: committer,
+            ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes)))
 
         let services = AppServices(
             pool: pool, sandbox: sandbox, usage: usageCounter, configuration: configuration, logger: logger)
@@ -151,16 +128,12 @@ public struct KeyflareApp: Sendable {
 
         // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
         // and the pool (listed first) closes last, so in-flight requests still reach the database.
-        let headerTimeout = TimeAmount.milliseconds(Int64(configuration.httpHeaderTimeout * 1000))
-        let idleTimeout = TimeAmount.milliseconds(Int64(configuration.httpIdleTimeout * 1000))
-        let minBodyRate = configuration.httpMinBodyRate
         self.application = Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [
-                    SlowClientHandler(headerTimeout: headerTimeout, idleTimeout: idleTimeout, minBodyRate: minBodyRate)
-                ],
-                idleTimeout: idleTimeout)),
+            server: keyflareHTTPServer(
+                headerTimeout: .milliseconds(Int(configuration.httpHeaderTimeout * 1000)),
+                idleTimeout: .milliseconds(Int(configuration.httpIdleTimeout * 1000)),
+                minBodyRate: configuration.httpMinBodyRate),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [
                 pool, SandboxService(sandbox: sandbox), startup, listener, committer,

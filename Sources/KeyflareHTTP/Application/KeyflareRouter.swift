@@ -1,0 +1,104 @@
+import Hummingbird
+import HummingbirdCore
+import KeyflareCore
+import KeyflareStore
+import NIOCore
+
+/// Everything the API's routes need, built by the composition (`KeyflareServer`).
+public struct RouterParts: Sendable {
+    /// Verifies presented tokens (the cache, then the database).
+    public var verifier: any TokenVerifier
+    /// What `/metrics` exports.
+    public var metrics: KeyflareMetrics
+    /// What `/readyz` reports.
+    public var readiness: Readiness
+    /// Whether the database answers a query right now, for `/readyz`.
+    public var databaseAnswers: @Sendable () async -> Bool
+    /// Counts token use until it is flushed.
+    public var usage: UsageCounter
+    /// Failed verifications allowed per client address per minute.
+    public var authFailuresPerMinute: Int
+    /// Proxies whose forwarding header names the client, and which header.
+    public var clientAddresses: ClientAddressResolver?
+    /// The stores behind the routes.
+    public var accounts: AccountStore, tokens: AccessTokenStore, usageStore: UsageStore, audit: AuditStore
+    /// The stores behind the routes.
+    public var sources: SourceStore, endpoints: EndpointStore, sandbox: QuerySandbox
+    /// Group commit for ingest, and the byte budget of bodies in flight.
+    public var committer: GroupCommitter, ingestBudget: ByteBudget
+
+    /// - Parameters: one for each property.
+    public init(
+        verifier: any TokenVerifier, metrics: KeyflareMetrics, readiness: Readiness,
+        databaseAnswers: @escaping @Sendable () async -> Bool, usage: UsageCounter, authFailuresPerMinute: Int,
+        clientAddresses: ClientAddressResolver?, accounts: AccountStore, tokens: AccessTokenStore, usageStore: UsageStore,
+        audit: AuditStore, sources: SourceStore, endpoints: EndpointStore, sandbox: QuerySandbox, committer: GroupCommitter,
+        ingestBudget: ByteBudget
+    ) {
+        self.verifier = verifier
+        self.metrics = metrics
+        self.readiness = readiness
+        self.databaseAnswers = databaseAnswers
+        self.usage = usage
+        self.authFailuresPerMinute = authFailuresPerMinute
+        self.clientAddresses = clientAddresses
+        self.accounts = accounts
+        self.tokens = tokens
+        self.usageStore = usageStore
+        self.audit = audit
+        self.sources = sources
+        self.endpoints = endpoints
+        self.sandbox = sandbox
+        self.committer = committer
+        self.ingestBudget = ingestBudget
+    }
+}
+
+/// The API's router: middleware in order, health and metrics, and every token-authenticated route.
+/// - Parameters:
+///   - parts: what the routes need.
+public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    if let resolver = parts.clientAddresses {
+        router.add(middleware: ClientAddressMiddleware(resolver: resolver))
+    }
+    router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
+    // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
+    router.add(middleware: PublicCORSMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    HealthController(readiness: parts.readiness, databaseAnswers: parts.databaseAnswers).addRoutes(to: router)
+    MetricsController(metrics: parts.metrics).addRoutes(to: router)
+
+    // Everything below needs a verified token: TokenContext cannot be built without one.
+    let authenticator = TokenAuthenticator(
+        verifier: parts.verifier, metrics: parts.metrics, usage: parts.usage,
+        failures: FailureLimiter(limit: parts.authFailuresPerMinute))
+    let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
+    AccountController(accounts: parts.accounts).addRoutes(to: api)
+    AccessTokenController(tokens: parts.tokens, usage: parts.usageStore).addRoutes(to: api)
+    AuditController(audit: parts.audit).addRoutes(to: api)
+    SourceController(sources: parts.sources).addRoutes(to: api)
+    EndpointController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: api)
+    // Queries take an optional token: an endpoint with enable_auth false needs none.
+    let queries = router.group("/api").add(middleware: authenticator)
+    QueryController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: queries)
+    let ingest = IngestController(sources: parts.sources, committer: parts.committer, budget: parts.ingestBudget)
+    ingest.addRoutes(to: api, paths: ["/logs", "/events"])
+    // Logflare's clients also post to /logs at the root.
+    let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
+    ingest.addRoutes(to: root, paths: ["/logs"])
+    return router
+}
+
+/// The HTTP/1.1 server Keyflare runs: Hummingbird's, with the slow-client deadlines.
+/// - Parameters:
+///   - headerTimeout: longest wait for a request head.
+///   - idleTimeout: longest an idle keep-alive connection stays open.
+///   - minBodyRate: slowest body accepted, in bytes a second (0: none).
+public func keyflareHTTPServer(headerTimeout: Duration, idleTimeout: Duration, minBodyRate: Int) -> HTTPServerBuilder {
+    let header = TimeAmount.nanoseconds(Int64(headerTimeout.components.seconds) * 1_000_000_000 + headerTimeout.components.attoseconds / 1_000_000_000)
+    let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000)
+    return .http1(configuration: .init(
+        additionalChannelHandlers: [SlowClientHandler(headerTimeout: header, idleTimeout: idle, minBodyRate: minBodyRate)],
+        idleTimeout: idle))
+}
