@@ -93,7 +93,7 @@ struct TokenCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init))
                 if let expiresIn, expiresIn <= 0 { throw ValidationError("--expires-in must be positive") }
-                let expiry = expiresIn.map { Date().addingTimeInterval(TimeInterval($0)) }
+                let expiry = try expiresIn.map { try TokenExpiry.after(seconds: $0) }
                 let (token, secret) = try await common.withStores {
                     try await $0.create(
                         accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator)

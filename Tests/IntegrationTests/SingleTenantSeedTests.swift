@@ -21,7 +21,7 @@ import Testing
             $0.seedTokens = [.public: public1, .private: private1]
         })
         try await app.application.test(.router) { client throws in
-            let ready = await eventually(timeout: .seconds(15)) { app.readiness.isReady && app.readiness.isListenerUp }
+            let ready = await eventually(timeout: .seconds(30)) { app.readiness.isReady && app.readiness.isListenerUp }
             #expect(ready != nil)
             #expect(try await client.send("/api/auth/check", headers: .apiKey(public1)).status == .ok)
             #expect(try await client.send("/api/auth/check", headers: .bearer(private1)).status == .ok)

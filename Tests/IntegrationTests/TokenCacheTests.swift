@@ -127,7 +127,7 @@ import Testing
             try await t.pool.query("UPDATE access_tokens SET revoked_at = now() WHERE id = \(token.id)")
             #expect(try await client.send("/api/auth/check", headers: .apiKey(token.secret)).status == .unauthorized)
             proxy.resume()
-            #expect(await eventually(timeout: .seconds(15)) { b.readiness.isListenerUp } != nil)
+            #expect(await eventually(timeout: .seconds(30)) { b.readiness.isListenerUp } != nil)
         }
     }
 
@@ -143,7 +143,7 @@ import Testing
         let b = try instance(t, listeningThrough: proxy, detection: detection)
         let token = try await t.token([.ingest], account: accountID)
         try await b.application.test(.router) { client throws in
-            #expect(await eventually(timeout: .seconds(15)) { b.readiness.isReady } != nil)
+            #expect(await eventually(timeout: .seconds(30)) { b.readiness.isReady } != nil)
             // Connected and answering queries, but never reported up, so the cache is not trusted.
             #expect(await eventually(timeout: .seconds(detection * 1.5)) { b.readiness.isListenerUp } == nil)
             #expect(try json(try await client.send("/readyz").body)["listener"] as? String == "down")
@@ -154,7 +154,7 @@ import Testing
 
             // Notifications flow: the listener comes up, and revocations arrive by NOTIFY.
             proxy.deliverNotifications()
-            #expect(await eventually(timeout: .seconds(15)) { b.readiness.isListenerUp } != nil)
+            #expect(await eventually(timeout: .seconds(30)) { b.readiness.isListenerUp } != nil)
             let cached = try await t.token([.ingest], account: accountID)
             #expect(try await client.send("/api/auth/check", headers: .apiKey(cached.secret)).status == .ok)
 

@@ -37,23 +37,9 @@ struct AccessTokenController {
             expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
         }
 
-        /// The expiry asked for, checked.
+        /// The expiry asked for, checked by the shared rules.
         func expiry(now: Date = Date()) throws -> Date? {
-            if expiresAt != nil, expiresIn != nil {
-                throw KeyflareError.unprocessable("give expires_at or expires_in, not both")
-            }
-            if let expiresAt {
-                guard let date = RFC3339.parse(expiresAt) else {
-                    throw KeyflareError.unprocessable("expires_at must be an RFC 3339 timestamp")
-                }
-                guard date > now else { throw KeyflareError.unprocessable("expires_at must be in the future") }
-                return date
-            }
-            if let expiresIn {
-                guard expiresIn > 0 else { throw KeyflareError.unprocessable("expires_in must be a positive number of seconds") }
-                return now.addingTimeInterval(TimeInterval(expiresIn))
-            }
-            return nil
+            try TokenExpiry.resolve(expiresAt: expiresAt, expiresIn: expiresIn, now: now)
         }
     }
 

@@ -8,6 +8,8 @@ import KeyflareStore
 struct EndpointController {
     let endpoints: EndpointStore
     let sandbox: QuerySandbox
+    /// Create and update, with the SQL check the console shares.
+    var catalog: EndpointCatalog { EndpointCatalog(store: endpoints, sandbox: sandbox) }
     static let notFound = KeyflareError.notFound("endpoint not found")
 
     /// Create and update body; on PATCH every field is optional.
@@ -47,8 +49,7 @@ struct EndpointController {
             try QueryString(request).requireOnly([])
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
-            try await sandbox.validate(draft.sql, accountID: context.token.accountID)
-            let endpoint = try await endpoints.create(draft, accountID: context.token.accountID, actor: context.actor(request))
+            let endpoint = try await catalog.create(draft, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
         }
         group.get("/endpoints/:id") { request, context -> Response in
@@ -62,9 +63,8 @@ struct EndpointController {
             let existing = try await find(request, context)
             try context.token.requireManagement()
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
-            if draft.sql != existing.sql { try await sandbox.validate(draft.sql, accountID: context.token.accountID) }
-            guard let updated = try await endpoints.update(
-                id: existing.id, with: draft, accountID: context.token.accountID, actor: context.actor(request))
+            guard let updated = try await catalog.update(
+                existing, with: draft, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(EndpointJSON(endpoint: updated))
         }

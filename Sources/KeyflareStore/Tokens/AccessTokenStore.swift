@@ -170,9 +170,7 @@ public struct AccessTokenStore: Sendable {
         guard (0...Self.maxGraceSeconds).contains(graceSeconds) else {
             throw KeyflareError.unprocessable("grace_seconds must be from 0 to \(Self.maxGraceSeconds) (30 days)")
         }
-        if let expiresIn, expiresIn <= 0 {
-            throw KeyflareError.unprocessable("expires_in must be a positive number of seconds")
-        }
+        if let expiresIn { _ = try TokenExpiry.after(seconds: expiresIn) }
         return try await pool.withTransaction { connection in
             guard let row = try connection.execute(
                 "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"

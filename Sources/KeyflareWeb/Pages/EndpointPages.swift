@@ -8,6 +8,8 @@ import KeyflareStore
 struct EndpointPages {
     let endpoints: EndpointStore
     let sandbox: QuerySandbox
+    /// Create and update, with the SQL check the API shares.
+    var catalog: EndpointCatalog { EndpointCatalog(store: endpoints, sandbox: sandbox) }
     let base: String
     static let notFound = KeyflareError.notFound("There is no such endpoint in your account.")
 
@@ -19,8 +21,7 @@ struct EndpointPages {
             let form = try await ConsoleForm.read(request, context)
             do {
                 let draft = try Self.draft(form)
-                try await sandbox.validate(draft.sql, accountID: context.session.accountID)
-                let endpoint = try await endpoints.create(draft, accountID: context.session.accountID, actor: context.actor(request))
+                let endpoint = try await catalog.create(draft, accountID: context.session.accountID, actor: context.actor(request))
                 return Page.redirect("/console/endpoints/\(endpoint.id.uuidString.lowercased())")
             } catch let error as KeyflareError where error.status != .notFound {
                 return try await list(context, form: form, error: error.message, status: error.status)
@@ -35,8 +36,7 @@ struct EndpointPages {
             let endpoint = try await find(context)
             do {
                 let draft = try Self.draft(form)
-                if draft.sql != endpoint.sql { try await sandbox.validate(draft.sql, accountID: context.session.accountID) }
-                _ = try await endpoints.update(id: endpoint.id, with: draft, accountID: context.session.accountID, actor: context.actor(request))
+                _ = try await catalog.update(endpoint, with: draft, accountID: context.session.accountID, actor: context.actor(request))
                 return Page.redirect("/console/endpoints/\(endpoint.id.uuidString.lowercased())?done=saved")
             } catch let error as KeyflareError where error.status != .notFound {
                 return detail(context, endpoint, form: form, error: error.message, status: error.status)

@@ -36,8 +36,8 @@ struct TokenPages {
             do {
                 let scopes = try Self.scopes(form)
                 let expiry = try form["expires_in"].flatMap { $0.isEmpty ? nil : $0 }.map { text -> Date in
-                    guard let seconds = Int(text), seconds > 0 else { throw KeyflareError.unprocessable("Choose an expiry from the list.") }
-                    return Date().addingTimeInterval(TimeInterval(seconds))
+                    guard let seconds = Int(text) else { throw KeyflareError.unprocessable("Choose an expiry from the list.") }
+                    return try TokenExpiry.after(seconds: seconds)
                 }
                 let description = (form["description"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 let (_, secret) = try await tokens.create(

@@ -1,0 +1,40 @@
+import Foundation
+import KeyflareCore
+
+/// Creating and changing endpoints with their rules, for the API, the console and any tool: the SQL
+/// is checked in the account's own sandbox before it is stored, so an endpoint that cannot run is
+/// refused (422) whichever way it arrives.
+public struct EndpointCatalog: Sendable {
+    /// Where endpoints are stored.
+    public let store: EndpointStore
+    private let sandbox: QuerySandbox
+
+    /// - Parameters:
+    ///   - store: where endpoints are stored.
+    ///   - sandbox: the sandbox that checks their SQL.
+    public init(store: EndpointStore, sandbox: QuerySandbox) {
+        self.store = store
+        self.sandbox = sandbox
+    }
+
+    /// Creates an endpoint whose SQL the account's sandbox accepts.
+    /// - Parameters:
+    ///   - draft: the endpoint's fields.
+    ///   - accountID: the owner.
+    ///   - actor: who asked, for the audit log.
+    public func create(_ draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint {
+        try await sandbox.validate(draft.sql, accountID: accountID)
+        return try await store.create(draft, accountID: accountID, actor: actor)
+    }
+
+    /// Changes an endpoint; changed SQL is checked first. Nil when the account has no such endpoint.
+    /// - Parameters:
+    ///   - existing: the endpoint as it is.
+    ///   - draft: its new fields.
+    ///   - accountID: the owner.
+    ///   - actor: who asked, for the audit log.
+    public func update(_ existing: Endpoint, with draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint? {
+        if draft.sql != existing.sql { try await sandbox.validate(draft.sql, accountID: accountID) }
+        return try await store.update(id: existing.id, with: draft, accountID: accountID, actor: actor)
+    }
+}
