@@ -6,6 +6,23 @@
 -- key_id is a fingerprint of the key a role's password was last set from (never the key). A role
 -- whose key_id differs from the running key's (every role made before this migration, or after the
 -- operator changed the key) gets its password set again from the current key before it is used.
+-- The stored passwords stop working too, so a backup taken before this migration logs nobody in:
+-- each role gets a derived one on its next use. Clearing a password takes CREATEROLE, which
+-- Keyflare's role has (it creates the roles); without it, the old password lasts until that use.
+DO $$
+DECLARE
+    existing record;
+BEGIN
+    FOR existing IN SELECT role_name FROM public.sandbox_roles LOOP
+        BEGIN
+            EXECUTE format('ALTER ROLE %I PASSWORD NULL', existing.role_name);
+        EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+            RAISE WARNING 'the stored password of sandbox role % was not cleared (%); it is replaced on the role''s next use',
+                existing.role_name, SQLERRM;
+        END;
+    END LOOP;
+END;
+$$;
 ALTER TABLE sandbox_roles DROP COLUMN password;
 ALTER TABLE sandbox_roles ADD COLUMN key_id text;
 

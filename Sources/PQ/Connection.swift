@@ -268,6 +268,21 @@ public final class Connection: @unchecked Sendable {
         return String(cString: escaped)
     }
 
+    /// The SCRAM-SHA-256 verifier of a password (`PQencryptPasswordConn`), computed here, so that a
+    /// `CREATE ROLE … PASSWORD` or `ALTER ROLE … PASSWORD` can send it instead of the password: the
+    /// server stores a verifier as it is, and no log line on its side ever sees the password.
+    /// - Parameters:
+    ///   - password: the password.
+    ///   - user: the role it is for.
+    public func scramVerifier(of password: String, user: String) throws -> String {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        guard let verifier = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+            throw PQError(.unexpected, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+        defer { PQfreemem(verifier) }
+        return String(cString: verifier)
+    }
+
     /// The socket descriptor, for waiting on input with `poll`.
     public var socket: Int32 {
         guard let handle else { return -1 }

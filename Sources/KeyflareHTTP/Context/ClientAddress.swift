@@ -1,22 +1,24 @@
 import NIOCore
 
-/// The client's address, worked out only when something asks. Most requests never do (a cached
-/// token's check, `/healthz`), and reading the peer's address takes the channel's lock and formats a
-/// string, so it is not done per request.
+/// The client's address, formatted only when something asks. Most requests never do (a cached
+/// token's check, `/healthz`), and formatting the address as a string costs more than the rest of a
+/// cached check, so the peer's socket address is captured when the request arrives (the channel
+/// forgets it once the connection closes, and a client must not escape counting by hanging up) and
+/// turned into text on first use.
 public struct ClientAddress: Sendable {
-    private let channel: any Channel
+    private let peer: SocketAddress?
     /// Set by `ClientAddressMiddleware` from a trusted proxy's header (`.some(nil)`: it named none).
     private var forwarded: String??
 
     init(channel: any Channel) {
-        self.channel = channel
+        self.peer = channel.remoteAddress
         self.forwarded = nil
     }
 
     /// The TCP peer's address, or the one a trusted proxy's forwarding header named.
     public var ip: String? {
         if case .some(let forwarded) = forwarded { return forwarded }
-        return channel.remoteAddress?.ipAddress
+        return peer?.ipAddress
     }
 
     /// Replaces the peer's address with the one a trusted proxy named.

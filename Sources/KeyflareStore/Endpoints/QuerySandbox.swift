@@ -234,8 +234,21 @@ public final class QuerySandbox: Sendable {
     /// The account's role and its derived password, the role created on first use. Two instances
     /// racing both try; the loser's transaction rolls back (role included) and it reads the winner's.
     /// A role whose password was set from another key (or stored, before migration 0017) gets it set
-    /// again from this one first.
+    /// again from this one first, under a row lock so that two instances never alter it at once.
+    /// Only SCRAM verifiers go to the server, never the password. A failure here is the instance's,
+    /// not the tenant's: it is logged and answered 503, never with the database's message.
     private func credentials(_ accountID: UUID) async throws -> (String, String) {
+        do {
+            return try await prepareRole(accountID)
+        } catch let error as PQError where error.isUniqueViolation {
+            return try await credentials(accountID)
+        } catch let error as PQError {
+            logger.error("could not prepare an account's sandbox role", metadata: ["account_id": "\(accountID)", "error": "\(String(reflecting: error))"])
+            throw KeyflareError.unavailable("endpoints are unavailable for this account right now; try again shortly")
+        }
+    }
+
+    private func prepareRole(_ accountID: UUID) async throws -> (String, String) {
         let key = try await sandboxKey()
         if let found = try await pool.query(
             "SELECT role_name, key_id FROM sandbox_roles WHERE account_id = \(accountID)"
@@ -243,28 +256,32 @@ public final class QuerySandbox: Sendable {
             let role: String = try found.decode("role_name")
             let password = key.password(for: role)
             if try found.decodeIfPresent("key_id", as: String.self) != key.id {
-                try await pool.withTransaction { connection in
-                    try connection.execute("SELECT keyflare_set_sandbox_password(\(role), \(password))")
+                let changed = try await pool.withTransaction { connection -> Bool in
+                    let current = try connection.execute(
+                        "SELECT key_id FROM sandbox_roles WHERE account_id = \(accountID) FOR UPDATE").first
+                    guard try current?.decodeIfPresent("key_id", as: String.self) != key.id else { return false }
+                    let verifier = try connection.scramVerifier(of: password, user: role)
+                    try connection.execute("SELECT keyflare_set_sandbox_password(\(role), \(verifier))")
                     try connection.execute("UPDATE sandbox_roles SET key_id = \(key.id) WHERE account_id = \(accountID)")
+                    return true
                 }
-                logger.notice("set a sandbox role's password from the current sandbox key", metadata: ["role": "\(role)"])
+                if changed {
+                    logger.notice("set a sandbox role's password from the current sandbox key", metadata: ["role": "\(role)"])
+                }
             }
             return (role, password)
         }
         let role = "kf_sandbox_" + Self.randomHex(8)
         let password = key.password(for: role)
-        do {
-            try await pool.withTransaction { connection in
-                try connection.execute("SELECT keyflare_create_sandbox_role(\(role), \(password))")
-                try connection.execute(
-                    "INSERT INTO sandbox_roles (account_id, role_name, key_id) VALUES (\(accountID), \(role), \(key.id))"
-                )
-            }
-            logger.info("created sandbox role", metadata: ["account_id": "\(accountID)", "role": "\(role)"])
-            return (role, password)
-        } catch let error as PQError where error.isUniqueViolation {
-            return try await credentials(accountID)
+        try await pool.withTransaction { connection in
+            let verifier = try connection.scramVerifier(of: password, user: role)
+            try connection.execute("SELECT keyflare_create_sandbox_role(\(role), \(verifier))")
+            try connection.execute(
+                "INSERT INTO sandbox_roles (account_id, role_name, key_id) VALUES (\(accountID), \(role), \(key.id))"
+            )
         }
+        logger.info("created sandbox role", metadata: ["account_id": "\(accountID)", "role": "\(role)"])
+        return (role, password)
     }
 
     private static func randomHex(_ bytes: Int) -> String {

@@ -37,25 +37,17 @@ public struct SandboxKey: Sendable {
     }
 
     /// The key kept in the database for installs that set no `KEYFLARE_SANDBOX_KEY`, made on first use.
-    /// Two instances racing both insert; the second insert does nothing and both read the first.
+    /// Two instances racing both insert; the second insert does nothing, and the read that follows
+    /// (a statement of its own, so its snapshot sees the first insert) returns the first key to both.
     /// - Parameters:
     ///   - pool: Keyflare's own pool.
     public static func stored(in pool: Pool) async throws -> SandboxKey {
         var fresh = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in fresh.indices { fresh[i] = UInt8.random(in: 0...255, using: &generator) }
-        let candidate = Self.hex(fresh)
-        let row = try await pool.query(
-            """
-            WITH made AS (
-                INSERT INTO sandbox_key (secret) VALUES (decode(\(candidate), 'hex'))
-                ON CONFLICT (only_row) DO NOTHING RETURNING secret
-            )
-            SELECT encode(secret, 'hex') AS secret FROM made
-            UNION ALL SELECT encode(secret, 'hex') FROM sandbox_key
-            LIMIT 1
-            """
-        ).first
+        try await pool.query(
+            "INSERT INTO sandbox_key (secret) VALUES (decode(\(Self.hex(fresh)), 'hex')) ON CONFLICT (only_row) DO NOTHING")
+        let row = try await pool.query("SELECT encode(secret, 'hex') AS secret FROM sandbox_key").first
         guard let text: String = try row?.decode("secret"), let bytes = Self.bytes(hex: text) else {
             throw KeyflareError.unavailable("endpoints are unavailable: the stored sandbox key could not be read")
         }
