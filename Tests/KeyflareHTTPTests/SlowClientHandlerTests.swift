@@ -89,4 +89,23 @@ import Testing
         channel.embeddedEventLoop.advanceTime(by: .seconds(300))
         #expect(channel.isActive)
     }
+
+    /// Two pipelined requests: the first response's end must not start the next-head deadline while
+    /// the second request is still being answered.
+    @Test func aPipelinedRequestIsNotCutOffWhenTheFirstResponseEnds() throws {
+        let channel = try channel()
+        try channel.writeInbound(head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeInbound(head)
+        try channel.writeInbound(HTTPRequestPart.end(nil))
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        // The second request takes a long time to answer.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(120))
+        #expect(channel.isActive, "the second request was cut off while being answered")
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(71))
+        #expect(!channel.isActive, "after the last response the next head has its deadline again")
+    }
 }

@@ -29,6 +29,9 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// When the current body's first bytes arrived; nil when no body is arriving.
     private var bodyStart: NIODeadline?
     private var bodyBytes = 0
+    /// Requests whose head has arrived and whose response has not ended (more than one when a
+    /// client pipelines).
+    private var inFlight = 0
     /// The one timer, and when it fires.
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadline = .distantFuture
@@ -64,6 +67,7 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
+            inFlight += 1
             headDeadline = nil
         case .body(let buffer):
             if bodyStart == nil, minBodyRate > 0 {
@@ -81,9 +85,13 @@ final class SlowClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            // The response is complete: the next request's head must arrive in time too.
-            bodyStart = nil
-            awaitHead(context, within: idleTimeout + headerTimeout)
+            // The response is complete: once no other request is waiting for its own (a client may
+            // pipeline), the next request's head must arrive in time too.
+            inFlight = max(0, inFlight - 1)
+            if inFlight == 0 {
+                bodyStart = nil
+                awaitHead(context, within: idleTimeout + headerTimeout)
+            }
         }
         context.write(data, promise: promise)
     }
