@@ -154,9 +154,104 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
-        .testTarget(
-            name: "IntegrationTests",
+        // What every integration target shares: a migrated database per test, an application on it,
+        // real `keyflare` processes, a fault-injecting TCP proxy. A library, not a test target, so
+        // the areas below can share it; they `@testable import` it (debug builds, as `swift test`
+        // makes, allow that), so that its helpers need not all be public.
+        .target(
+            name: "KeyflareTestSupport",
             dependencies: [
+                "KeyflareWeb",
+                "PQ",
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Support"
+        ),
+        .testTarget(
+            name: "PQIntegrationTests",
+            dependencies: [
+                "KeyflareTestSupport",
+                "KeyflareWeb",
+                "PQ",
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: [
+                "KeyflareTestSupport",
+                "KeyflareWeb",
+                "PQ",
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "KeyflareTestSupport",
+                "KeyflareWeb",
+                "PQ",
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
+            name: "ConsoleIntegrationTests",
+            dependencies: [
+                "KeyflareTestSupport",
+                "KeyflareWeb",
+                "PQ",
+                "PQServices",
+                "KeyflareCore",
+                "KeyflareStore",
+                "KeyflareHTTP",
+                "KeyflareServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "KeyflareTestSupport",
                 "KeyflareWeb",
                 "PQ",
                 "PQServices",

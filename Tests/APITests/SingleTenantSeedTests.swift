@@ -8,6 +8,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// KEYFLARE_SINGLE_TENANT with seeded tokens: a default account on first start, tokens with the
 /// operator's exact secrets, idempotent, and a changed value revoking the token seeded before it.
 @Suite struct SingleTenantSeedTests {

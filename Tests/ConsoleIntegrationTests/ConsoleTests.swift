@@ -6,6 +6,8 @@ import KeyflareHTTP
 import KeyflareStore
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// The web console over HTTP: every page, sign-in, sessions, CSRF and tenancy.
 @Suite struct ConsoleTests {
     static let password = "correct horse battery"

@@ -6,6 +6,8 @@ import KeyflareHTTP
 import KeyflareServer
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// Two instances sharing one database, each with its own cache and listener.
 @Suite struct TokenCacheTests {
     /// Waits until an instance has reached the database and its listener is up.

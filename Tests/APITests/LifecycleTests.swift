@@ -9,6 +9,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct LifecycleTests {
     func ready(_ app: KeyflareApp) async throws {
         let ok = await eventually(timeout: .seconds(30)) { app.readiness.isReady && app.readiness.isListenerUp }

@@ -3,6 +3,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct ListenerTests {
     /// Reads events until one matches, failing after a timeout.
     func next(

@@ -5,6 +5,8 @@ import Logging
 import ServiceLifecycle
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct GroupCommitTests {
     @Test func concurrentBatchesShareCommitsAndABadOneFailsAlone() async throws {
         let t = try await TestApp.make()

@@ -4,6 +4,8 @@ import HummingbirdTesting
 import KeyflareCore
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// Every scope kind × every route kind × (own resource, another resource of the same account,
 /// another account's resource). 404 comes before 403: a resource outside the token's account is
 /// resolved as missing before any scope is checked.

@@ -6,6 +6,8 @@ import KeyflareCore
 import NIOCore
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct IngestTests {
     @Test func logflareJavaScriptClientRequestWorksUnchanged() async throws {
         let t = try await TestApp.make()

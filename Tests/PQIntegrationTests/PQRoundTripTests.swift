@@ -3,6 +3,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct PQRoundTripTests {
     @Test func valuesRoundTripUnchanged() async throws {
         let db = try await TestDatabase.empty()

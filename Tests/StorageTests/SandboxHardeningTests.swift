@@ -8,6 +8,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// The endpoint sandbox, function by function: nothing a tenant's SQL runs may outlive its
 /// transaction, reach beyond its account, or hold what the shared database needs.
 @Suite struct SandboxHardeningTests {

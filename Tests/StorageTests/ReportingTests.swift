@@ -4,6 +4,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct ReportingTests {
     /// A login role granted keyflare_reporting, and a connection as it.
     func reporter(_ t: TestApp) async throws -> Connection {

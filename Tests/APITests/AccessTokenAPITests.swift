@@ -4,6 +4,8 @@ import HummingbirdTesting
 import KeyflareCore
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct AccessTokenAPITests {
     @Test func createListShowAndRevoke() async throws {
         let t = try await TestApp.make()

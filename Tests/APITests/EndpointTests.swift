@@ -5,6 +5,8 @@ import KeyflareCore
 import KeyflareHTTP
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct EndpointTests {
     /// An account with a source holding `count` events, and its management token.
     func seeded(_ t: TestApp, name: String = "Acme", source: String = "app-logs", count: Int = 3) async throws

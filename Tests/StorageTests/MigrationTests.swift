@@ -4,6 +4,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 @Suite struct MigrationTests {
     func migrator() throws -> Migrator {
         Migrator(migrations: try Migration.load(from: TestDatabase.migrationsDirectory), logger: TestDatabase.quietLogger)

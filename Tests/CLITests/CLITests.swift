@@ -5,6 +5,8 @@ import PQ
 import PQServices
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// The real `keyflare` binary, as an operator runs it.
 @Suite struct CLITests {
     @Test func wrongArgumentsPrintUsageAndFail() async throws {

@@ -13,7 +13,7 @@ struct TestDatabase: Sendable {
     let name: String
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let migrationsDirectory = repositoryRoot.appendingPathComponent("migrations").path
 
     static var adminURL: String {

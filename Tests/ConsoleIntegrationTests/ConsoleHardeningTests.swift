@@ -7,6 +7,8 @@ import KeyflareServer
 import KeyflareStore
 import Testing
 
+@testable import KeyflareTestSupport
+
 /// The console as an attacker tries it: stored and reflected markup, the Content-Security-Policy,
 /// parallel password guesses through two instances, and forged client addresses.
 @Suite struct ConsoleHardeningTests {
