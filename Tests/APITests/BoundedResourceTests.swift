@@ -307,6 +307,40 @@ import FoundationNetworking
         }
     }
 
+    /// Revoked tokens are real tokens: polling ones a client just lost, more of them than the limit,
+    /// never costs it the limit its other tokens need (only unknown tokens count).
+    @Test func revokedTokensDoNotUseUpTheFailureLimit() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, _) = try await t.account()
+        var revoked: [String] = []
+        for _ in 0..<8 {
+            let token = try await t.token([.ingest], account: account)
+            try await t.pool.query("UPDATE access_tokens SET revoked_at = now() WHERE id = \(token.id)")
+            revoked.append(token.secret)
+        }
+        let valid = try await t.token([.ingest], account: account)
+        let app = try t.instance(configure: { $0.authFailuresPerMinute = 3 })
+        let lost = revoked
+        try await app.application.test(.live) { client throws in
+            for secret in lost {
+                for _ in 0..<3 {
+                    let refused = try await client.send("/api/auth/check", headers: .apiKey(secret))
+                    #expect(refused.status == .unauthorized, "\(refused.status.code) \(refused.body)")
+                    #expect(refused.body.contains("revoked"))
+                }
+            }
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(valid.secret)).status == .ok)
+            // Unknown tokens still count.
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<5 {
+                statuses.append(try await client.send("/api/auth/check", headers: .apiKey(TokenFormat.generate(kind: .public))).status)
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == .unauthorized })
+            #expect(statuses.suffix(2).allSatisfy { $0 == .tooManyRequests })
+        }
+    }
+
     @Test func aFullIngestQueueAnswers503AndStoresNothing() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }

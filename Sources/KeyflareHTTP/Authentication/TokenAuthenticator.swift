@@ -27,11 +27,13 @@ struct TokenAuthenticator: RouterMiddleware {
 
     /// Verifies, timing the verification alone (accepted or not), never the rest of the request.
     ///
-    /// A cached answer costs no I/O. A miss first reserves a failure for the client's address (and
-    /// gives it back if the token is good, or if the database could not say), so parallel unknown
-    /// tokens cannot all slip past the limit; a refusal the cache already knew cost nothing and is
-    /// counted after the fact. The address is read only when a failure is counted: a cached hit
-    /// never needs it.
+    /// A cached answer costs no I/O. A miss first reserves a failure for the client's address, so
+    /// parallel unknown tokens cannot all slip past the limit; the reservation is given back when the
+    /// token turns out to exist (valid, revoked or expired: real tokens are few and their records are
+    /// cached after one lookup) or the database could not say. Only unknown tokens count, including a
+    /// cached "no such token", which costs nothing and is counted after the fact, and malformed ones.
+    /// So a client polling a token it just lost keeps its limit for the tokens it still has. The
+    /// address is read only when a failure is counted: a cached hit never needs it.
     private func verify(_ presented: String, from context: AppRequestContext) async throws -> VerifiedToken {
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
@@ -50,8 +52,11 @@ struct TokenAuthenticator: RouterMiddleware {
                 return verified
             }
         } catch let error as KeyflareError where error.status == .unauthorized {
-            if !lookedUp {
-                failures.recordFailure(context.clientIP)
+            let counts = error == TokenRejection.unknown || error == TokenRejection.malformed || error == TokenRejection.badChecksum
+            if lookedUp {
+                if !counts { failures.release(context.clientIP) }
+            } else {
+                if counts { failures.recordFailure(context.clientIP) }
                 // A cached refusal is a cache hit; a malformed token never reached the cache.
                 if error != TokenRejection.malformed, error != TokenRejection.badChecksum { metrics.recordVerification(hit: true) }
             }
