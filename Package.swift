@@ -1,6 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// What every integration test target (one per area) depends on.
+let integrationTestDependencies: [Target.Dependency] = [
+    "KeyflareTestSupport", "KeyflareWeb", "PQ", "PQServices", "KeyflareCore", "KeyflareStore", "KeyflareHTTP",
+    "KeyflareServer",
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "CompressNIO", package: "compress-nio"),
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+]
+
 let package = Package(
     name: "keyflare",
     platforms: [.macOS(.v15)],
@@ -176,95 +187,10 @@ let package = Package(
             ],
             path: "Tests/Support"
         ),
-        .testTarget(
-            name: "PQIntegrationTests",
-            dependencies: [
-                "KeyflareTestSupport",
-                "KeyflareWeb",
-                "PQ",
-                "PQServices",
-                "KeyflareCore",
-                "KeyflareStore",
-                "KeyflareHTTP",
-                "KeyflareServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
-        .testTarget(
-            name: "StorageTests",
-            dependencies: [
-                "KeyflareTestSupport",
-                "KeyflareWeb",
-                "PQ",
-                "PQServices",
-                "KeyflareCore",
-                "KeyflareStore",
-                "KeyflareHTTP",
-                "KeyflareServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
-        .testTarget(
-            name: "APITests",
-            dependencies: [
-                "KeyflareTestSupport",
-                "KeyflareWeb",
-                "PQ",
-                "PQServices",
-                "KeyflareCore",
-                "KeyflareStore",
-                "KeyflareHTTP",
-                "KeyflareServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
-        .testTarget(
-            name: "ConsoleIntegrationTests",
-            dependencies: [
-                "KeyflareTestSupport",
-                "KeyflareWeb",
-                "PQ",
-                "PQServices",
-                "KeyflareCore",
-                "KeyflareStore",
-                "KeyflareHTTP",
-                "KeyflareServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
-        .testTarget(
-            name: "CLITests",
-            dependencies: [
-                "KeyflareTestSupport",
-                "KeyflareWeb",
-                "PQ",
-                "PQServices",
-                "KeyflareCore",
-                "KeyflareStore",
-                "KeyflareHTTP",
-                "KeyflareServer",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
-        ),
+        .testTarget(name: "PQIntegrationTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "StorageTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "APITests", dependencies: integrationTestDependencies),
+        .testTarget(name: "ConsoleIntegrationTests", dependencies: integrationTestDependencies),
+        .testTarget(name: "CLITests", dependencies: integrationTestDependencies),
     ]
 )

@@ -29,6 +29,19 @@ import Testing
         return (account, management, role)
     }
 
+    /// Another account with a source and an ingest token, to check it keeps working.
+    func otherAccount(_ t: TestApp) async throws -> (source: UUID, token: String) {
+        let other = try await t.account("Other")
+        return (try await t.source("theirs", account: other.id), try await t.token([.ingest], account: other.id).secret)
+    }
+
+    /// An endpoint stored as it is, without the create-time check, so that its SQL meets the run-time one.
+    func planted(_ t: TestApp, _ sql: String, account: UUID) async throws -> UUID {
+        try await t.pool.query(
+            "INSERT INTO endpoints (account_id, name, sql) VALUES (\(account), 'planted', \(sql)) RETURNING id"
+        ).first!.decode("id")
+    }
+
     /// Bytes of WAL since `lsn` that this test's database wrote, plus every logical message (which
     /// belongs to no database). pg_walinspect reads the records, so other suites' writes to the shared
     /// cluster do not count against this test.
@@ -139,19 +152,15 @@ import Testing
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
         let (account, management, role) = try await sandboxed(t)
-        let other = try await t.account("Other")
-        let otherSource = try await t.source("theirs", account: other.id)
-        let otherToken = try await t.token([.ingest], account: other.id)
-        let endpoint: UUID = try await t.pool.query(
-            "INSERT INTO endpoints (account_id, name, sql) VALUES (\(account), 'planted', \(sql)) RETURNING id"
-        ).first!.decode("id")
+        let other = try await otherAccount(t)
+        let endpoint = try await planted(t, sql, account: account)
         let walBefore: String = try await t.pool.query("SELECT pg_current_wal_lsn()::text AS l").first!.decode("l")
         try await t.application().test(.router) { client throws in
             let ran = try await client.send("/api/endpoints/query/\(endpoint.uuidString.lowercased())", headers: .apiKey(management))
             #expect(ran.status == .badRequest, "\(sql) → \(ran.status.code) \(ran.body)")
             #expect(ran.body.contains("permission denied"), "\(ran.body)")
             let ingested = try await client.send(
-                "/api/logs?source=\(otherSource.uuidString.lowercased())", method: .post, headers: .apiKey(otherToken.secret),
+                "/api/logs?source=\(other.source.uuidString.lowercased())", method: .post, headers: .apiKey(other.token),
                 body: #"{"message":"still here"}"#)
             #expect(ingested.status == .ok)
         }
@@ -328,12 +337,8 @@ import Testing
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
         let (account, management, role) = try await sandboxed(t)
-        let other = try await t.account("Other")
-        let otherSource = try await t.source("theirs", account: other.id)
-        let otherToken = try await t.token([.ingest], account: other.id)
-        let endpoint: UUID = try await t.pool.query(
-            "INSERT INTO endpoints (account_id, name, sql) VALUES (\(account), 'huge', \(sql)) RETURNING id"
-        ).first!.decode("id")
+        let other = try await otherAccount(t)
+        let endpoint = try await planted(t, sql, account: account)
         let app = try t.instance(configure: { $0.queryTimeoutSeconds = 20 }).application
         try await app.test(.router) { client throws in
             let path = "/api/endpoints/query/\(endpoint.uuidString.lowercased())"
@@ -345,11 +350,11 @@ import Testing
                 #expect(reason, "\(answer.body)")
             }
             let ingested = try await client.send(
-                "/api/logs?source=\(otherSource.uuidString.lowercased())", method: .post, headers: .apiKey(otherToken.secret),
+                "/api/logs?source=\(other.source.uuidString.lowercased())", method: .post, headers: .apiKey(other.token),
                 body: #"{"message":"still here"}"#)
             #expect(ingested.status == .ok)
         }
-        #expect(try await t.count("SELECT count(*) AS n FROM events WHERE account_id = \(other.id)") == 1)
+        #expect(try await t.count("SELECT count(*) AS n FROM events WHERE source_id = \(other.source)") == 1)
         let busy = try await t.count(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE usename = \(role) AND state <> 'idle'")
         #expect(busy == 0, "a sandbox session is still busy")
