@@ -219,7 +219,19 @@ import Testing
         try FileManager.default.copyItem(at: try KeyflareProcess.executable, to: copy)
         let env = ["KEYFLARE_DATABASE_URL": db.url]
 
-        let migrate = try await KeyflareProcess.run(["migrate"], env: env, in: work, executable: copy)
+        // Another test may fork while the copy's descriptor is open for writing; the child holds it
+        // until it execs, and running the copy meanwhile fails with ETXTBSY. Wait that out.
+        var attempt = 0
+        let migrate: KeyflareProcess.Output
+        while true {
+            do {
+                migrate = try await KeyflareProcess.run(["migrate"], env: env, in: work, executable: copy)
+                break
+            } catch let error as NSError where attempt < 20 && (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         #expect(migrate.status == 0, "\(migrate.stderr)")
         #expect(migrate.stdout.contains("applied"))
         let pool = db.pool()
