@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // Build time only: the ResourceEmbedder reads openapi.yaml with it; nothing at run time does.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // libpq through pkg-config; `make` installs libpq-dev and pkg-config when missing.
@@ -80,9 +82,11 @@ let package = Package(
             ],
             plugins: ["EmbedMigrations"]
         ),
-        // migrations/*.sql compiled into KeyflareStore as `Migration.embedded`, at build time.
-        .executableTarget(name: "MigrationEmbedder"),
-        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+        // Build-time tool: migrations/*.sql into KeyflareStore as `Migration.embedded`, and
+        // openapi.yaml into KeyflareHTTP as `OpenAPIDocument.json`.
+        .executableTarget(name: "ResourceEmbedder", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["ResourceEmbedder"]),
+        .plugin(name: "EmbedOpenAPI", capability: .buildTool(), dependencies: ["ResourceEmbedder"]),
         .target(
             name: "KeyflareHTTP",
             dependencies: [
@@ -97,7 +101,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            plugins: ["EmbedOpenAPI"]
         ),
         // The composition: configuration, the object graph and the lifecycle services of an instance.
         .target(

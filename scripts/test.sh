@@ -19,6 +19,8 @@ status=0
 swift test "$@" || status=$?
 # libFuzzer on the parsers of untrusted bytes, bounded in time.
 scripts/fuzz.sh || status=$?
+# openapi.yaml against a live server: schemathesis, the curl examples, docs/api.md up to date.
+scripts/api-fuzz.sh "$KEYFLARE_TEST_DATABASE_URL" || status=$?
 # `make run` from a folder the postgres user cannot reach, and the binary from an empty folder.
 scripts/run-anywhere-test.sh || status=$?
 # The console in a real browser, against the same throwaway cluster.

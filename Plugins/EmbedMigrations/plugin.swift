@@ -16,8 +16,8 @@ struct EmbedMigrations: BuildToolPlugin {
         return [
             .buildCommand(
                 displayName: "Embedding migrations/",
-                executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path, folder.path],
+                executable: try context.tool(named: "ResourceEmbedder").url,
+                arguments: ["migrations", output.path, folder.path],
                 // The files, so an edit rebuilds; the folder, so an added file does. A file removed or
                 // renamed fails the next build as a "missing input" until SwiftPM plans again
                 // (`touch Package.swift`); migrations are forward-only, so that is rare.

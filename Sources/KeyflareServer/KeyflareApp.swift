@@ -36,6 +36,8 @@ public struct KeyflareApp: Sendable {
     public let metrics: KeyflareMetrics
     /// Group commit for ingest.
     public let committer: GroupCommitter
+    /// Every route the router registers, as "METHOD /path/{param}" (the API's and the console's).
+    public let registeredRoutes: [String]
     /// Requests counted in memory and not yet flushed.
     public let usage: UsageCounter
     /// A short random id for this instance, in its listener's `application_name`
@@ -112,7 +114,7 @@ public struct KeyflareApp: Sendable {
             pool: pool, writers: 2, maxBytesInFlight: configuration.ingestQueueBytes, logger: logger)
         let usageCounter = UsageCounter()
         let usageStore = UsageStore(pool: pool)
-        let router = buildRouter(RouterParts(
+        let parts = RouterParts(
             verifier: verifier, metrics: metrics, readiness: readiness,
             databaseAnswers: { (try? await pool.query("SELECT 1")) != nil },
             usage: usageCounter, authFailuresPerMinute: configuration.authFailuresPerMinute,
@@ -120,11 +122,15 @@ public struct KeyflareApp: Sendable {
                 ? nil : ClientAddressResolver(trusted: configuration.trustedProxies, header: configuration.clientAddressHeader),
             accounts: AccountStore(pool: pool), tokens: tokens, usageStore: usageStore, audit: AuditStore(pool: pool),
             sources: SourceStore(pool: pool), endpoints: endpoints, sandbox: sandbox, committer: committer,
-            ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes)))
+            ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes))
+        let router = buildRouter(parts)
 
         let services = AppServices(
             pool: pool, sandbox: sandbox, usage: usageCounter, configuration: configuration, logger: logger)
         for install in installers { install(router, services) }
+        // Every route is in now, the console's too: a known path with another method is a 405.
+        parts.routes.load(from: router)
+        self.registeredRoutes = router.routes.map { "\($0.method.rawValue) \($0.path.description)" }.sorted()
 
         // Graceful shutdown runs in reverse order: the HTTP server stops first, then the listener,
         // and the pool (listed first) closes last, so in-flight requests still reach the database.

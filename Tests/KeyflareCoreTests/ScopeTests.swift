@@ -12,8 +12,10 @@ import Testing
         #expect(try Scope(parsing: "ingest:source:6F9619FF-8B86-D011-B42D-00C04FC964FF").description
                 == "ingest:source:6f9619ff-8b86-d011-b42d-00c04fc964ff")
         #expect(try Scope(parsing: "query:endpoint:\(endpoint)") == .queryEndpoint(endpoint))
-        #expect(try Scope.parseList(["public", "ingest", " query ", "private"]).map(\.description)
+        #expect(try Scope.parseList(["public", "ingest", "query", "private"]).map(\.description)
                 == ["ingest", "query", "management"])
+        // Matched exactly, as the API document's pattern says: white space is not trimmed away.
+        #expect(throws: KeyflareError.self) { try Scope.parseList([" query "]) }
     }
 
     @Test func unknownScopesAreNamed() {

@@ -23,16 +23,19 @@ public struct Source: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    /// Checks a source name: 1 to 128 characters after trimming, no control characters.
+    /// Checks a source name: at most 128 Unicode scalars as given (the limit is on what is sent, as the
+    /// API document's `maxLength` counts it), not blank, no control or format characters; stored trimmed.
     /// - Parameters:
     ///   - name: the name as given.
     public static func validateName(_ name: String) throws -> String {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 128 else {
+        guard !trimmed.isEmpty, name.unicodeScalars.count <= 128 else {
             throw KeyflareError.unprocessable("source name must be 1 to 128 characters")
         }
-        guard !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
-            throw KeyflareError.unprocessable("source name must not contain control characters")
+        // General categories Cc and Cf exactly (Foundation's controlCharacters is wider and
+        // version-dependent), so the API document's pattern can say the same.
+        guard !trimmed.unicodeScalars.contains(where: { [.control, .format].contains($0.properties.generalCategory) }) else {
+            throw KeyflareError.unprocessable("source name must not contain control characters or format characters")
         }
         return trimmed
     }

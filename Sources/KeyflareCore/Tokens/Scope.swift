@@ -56,7 +56,7 @@ public enum Scope: Sendable, Hashable, CustomStringConvertible {
         var seen = Set<Scope>()
         var scopes: [Scope] = []
         for text in texts {
-            let scope = try Scope(parsing: text.trimmingCharacters(in: .whitespaces))
+            let scope = try Scope(parsing: text)
             if seen.insert(scope).inserted { scopes.append(scope) }
         }
         guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }

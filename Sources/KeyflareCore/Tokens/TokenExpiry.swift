@@ -2,12 +2,15 @@ import Foundation
 
 /// The rules for when a new or rolled token expires, shared by the API, the console and the CLI.
 public enum TokenExpiry {
+    /// Longest lifetime: 100 years (365-day years), well inside PostgreSQL's timestamp range.
+    public static let maxSeconds = 3_153_600_000
     /// The expiry of a token that lives `seconds` from `now`.
     /// - Parameters:
     ///   - seconds: the lifetime; it must be positive.
     ///   - now: the current time.
     public static func after(seconds: Int, now: Date = Date()) throws -> Date {
         guard seconds > 0 else { throw KeyflareError.unprocessable("expires_in must be a positive number of seconds") }
+        guard seconds <= maxSeconds else { throw KeyflareError.unprocessable("expires_in must be at most \(maxSeconds) seconds (100 years)") }
         return now.addingTimeInterval(TimeInterval(seconds))
     }
 

@@ -26,6 +26,8 @@ public struct RouterParts: Sendable {
     public var sources: SourceStore, endpoints: EndpointStore, sandbox: QuerySandbox
     /// Group commit for ingest, and the byte budget of bodies in flight.
     public var committer: GroupCommitter, ingestBudget: ByteBudget
+    /// The registered routes, for 405s: the composition loads it once every route is added.
+    public var routes = RouteTable()
 
     /// - Parameters: one for each property.
     public init(
@@ -65,9 +67,10 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
     // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
     router.add(middleware: PublicCORSMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(routes: parts.routes))
     HealthController(readiness: parts.readiness, databaseAnswers: parts.databaseAnswers).addRoutes(to: router)
     MetricsController(metrics: parts.metrics).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
 
     // Everything below needs a verified token: TokenContext cannot be built without one.
     let authenticator = TokenAuthenticator(

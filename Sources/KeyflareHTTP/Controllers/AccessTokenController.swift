@@ -135,6 +135,10 @@ struct AccessTokenController {
             try context.token.requireManagement()
             let body = try await RequestBody.decode(CreateRequest.self, from: request)
             let scopes = try Scope.parseList(body.scopes ?? ["ingest"])
+            // The limit is on the description as sent, counted in Unicode scalars, before trimming.
+            guard (body.description ?? "").unicodeScalars.count <= AccessToken.maxDescriptionLength else {
+                throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
+            }
             let description = (body.description ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let (token, secret) = try await tokens.create(
                 accountID: context.token.accountID, description: description, scopes: scopes,

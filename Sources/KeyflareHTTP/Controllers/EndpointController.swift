@@ -30,7 +30,7 @@ struct EndpointController {
             guard let name = name ?? base?.name else { throw KeyflareError.badRequest("\"name\" is required") }
             guard let sql = sql ?? base?.sql else { throw KeyflareError.badRequest("\"sql\" is required") }
             let description = description ?? base?.description ?? ""
-            guard description.count <= 2000 else { throw KeyflareError.unprocessable("description must be at most 2000 characters") }
+            guard description.unicodeScalars.count <= 2000 else { throw KeyflareError.unprocessable("description must be at most 2000 characters") }
             return EndpointDraft(
                 name: try Endpoint.validateName(name), description: description, sql: sql,
                 enableAuth: enableAuth ?? base?.enableAuth ?? true,

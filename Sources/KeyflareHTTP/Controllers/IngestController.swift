@@ -69,19 +69,25 @@ struct IngestController {
     private func resolveSource(_ request: Request, _ context: TokenContext) async throws -> Source {
         let accountID = context.token.accountID
         let query = QueryString(request)
+        // As on the management routes, a parameter Keyflare does not know is refused, not ignored.
+        try query.requireOnly(["source", "source_name"])
         /// A source id given as `field`, looked up through the recent-sources cache.
         func byID(_ value: String, given field: String) async throws -> Source? {
             guard let id = UUID(uuidString: value) else { throw KeyflareError.badRequest("\(field) must be a source id (a UUID)") }
             return try await sourceCache.source(id: id, accountID: accountID) { try await sources.find(id: id, accountID: accountID) }
         }
+        // A malformed X-Source is refused even when a query parameter takes precedence over it: a
+        // client that sends one must learn it is wrong, not have it ignored.
+        let header = request.headers[Self.sourceHeader].flatMap { $0.isEmpty ? nil : $0 }
+        if let header, UUID(uuidString: header) == nil { throw KeyflareError.badRequest("X-Source must be a source id (a UUID)") }
         let found: Source?
         if let value = query["source"], !value.isEmpty {
             found = try await byID(value, given: "source")
         } else if let name = query["source_name"], !name.isEmpty {
             guard !name.utf8.contains(0) else { throw KeyflareError.badRequest("source_name contains a NUL character") }
             found = try await sources.find(name: name, accountID: accountID)
-        } else if let value = request.headers[Self.sourceHeader], !value.isEmpty {
-            found = try await byID(value, given: "X-Source")
+        } else if let header {
+            found = try await byID(header, given: "X-Source")
         } else {
             throw KeyflareError.badRequest("no source given: use ?source=<id>, ?source_name=<name> or the X-Source header")
         }

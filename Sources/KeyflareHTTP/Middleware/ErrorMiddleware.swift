@@ -6,11 +6,15 @@ import Logging
 /// The outermost middleware: every error becomes Keyflare's JSON error body.
 ///
 /// - `KeyflareError` maps to its own status and message.
-/// - Hummingbird's `HTTPError` (unknown route, body too large, undecodable JSON) keeps its status.
+/// - Hummingbird's `HTTPError` (unknown route, body too large, undecodable JSON) keeps its status,
+///   except that a known path asked with a method it does not answer is a 405 with `Allow`.
 /// - A database failure maps as `DatabaseErrors` says (503 for a busy pool or an unreachable database).
 /// - Anything else is unexpected: it is logged in full (`String(reflecting:)`) and the client gets a
 ///   generic 500 that reveals nothing about the internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The registered paths and their methods, for 405s.
+    var routes = RouteTable()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
@@ -18,6 +22,18 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as KeyflareError {
             return try error.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method) else {
+                return ErrorResponse.response(status: .notFound, message: error.body ?? defaultMessage(.notFound, request: request))
+            }
+            var methods = allowed
+            // The public routes answer preflights in PublicCORSMiddleware, outside the router.
+            if PublicCORSMiddleware<Context>.isPublic(request.uri.path) { methods.insert(.options) }
+            let list = methods.map(\.rawValue).sorted().joined(separator: ", ")
+            return ErrorResponse.response(
+                status: .methodNotAllowed, message: "\(request.method) is not allowed here; this path answers \(list)",
+                headers: [.allow: list])
         } catch let error as HTTPError {
             return ErrorResponse.response(
                 status: error.status,

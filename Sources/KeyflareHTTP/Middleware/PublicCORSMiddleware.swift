@@ -6,13 +6,15 @@ import Hummingbird
 struct PublicCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     static var publicPrefixes: [String] { ["/api/logs", "/logs", "/api/events", "/api/endpoints/query/"] }
 
+    /// Whether `path` is one of the routes a page may call with a public token.
+    static func isPublic(_ path: String) -> Bool {
+        publicPrefixes.contains(where: { path == $0 || ($0.hasSuffix("/") && path.hasPrefix($0)) })
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
-        let path = request.uri.path
-        guard Self.publicPrefixes.contains(where: { path == $0 || ($0.hasSuffix("/") && path.hasPrefix($0)) }) else {
-            return try await next(request, context)
-        }
+        guard Self.isPublic(request.uri.path) else { return try await next(request, context) }
         if request.method == .options {
             var response = Response(status: .noContent)
             addHeaders(&response.headers)

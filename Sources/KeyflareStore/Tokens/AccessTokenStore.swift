@@ -48,7 +48,7 @@ public struct AccessTokenStore: Sendable {
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
                        seeded: (secret: String, kind: TokenKind)? = nil) throws -> (AccessToken, String)
     {
-        guard description.count <= AccessToken.maxDescriptionLength else {
+        guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
         }
         if let expiresAt, expiresAt <= Date() {
