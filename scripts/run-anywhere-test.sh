@@ -52,7 +52,8 @@ account=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accou
 # The server from an empty folder, with no migrations folder in reach.
 empty=$(mktemp -d)
 port=$(free_port)
-(cd "$empty" && env -u KEYFLARE_MIGRATIONS_DIR KEYFLARE_DATABASE_URL="$url" KEYFLARE_PORT="$port" \
+# `exec`, so that $! is the server itself and the kill below stops it, not only the subshell.
+(cd "$empty" && exec env -u KEYFLARE_MIGRATIONS_DIR KEYFLARE_DATABASE_URL="$url" KEYFLARE_PORT="$port" \
   KEYFLARE_DRAIN_SECONDS=0 "$bin" serve >"$home/serve.log" 2>&1) &
 server=$!
 ready=""
