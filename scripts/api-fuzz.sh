@@ -6,13 +6,13 @@
 #   scripts/api-fuzz.sh ADMIN_DATABASE_URL
 # It also checks that docs/api.md is generated from the current openapi.yaml, and runs every curl
 # example of the document (Tests/OpenAPI/run_examples.py).
-# KEYFLARE_FUZZ_EXAMPLES (default 30) bounds the examples per operation and phase; the seed is fixed
+# Tests/OpenAPI/schemathesis.toml bounds the examples per operation and phase (KEYFLARE_FUZZ_EXAMPLES
+# overrides it); the seed is fixed
 # so a run is repeatable; the cases it found wrong in the server are kept as Swift tests
 # (Tests/APITests/OpenAPIDocumentTests.swift).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 admin_url=${1:?usage: api-fuzz.sh ADMIN_DATABASE_URL}
-examples=${KEYFLARE_FUZZ_EXAMPLES:-30}
 seed=${KEYFLARE_FUZZ_SEED:-20261201}
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 
@@ -48,10 +48,10 @@ api POST "/api/logs?source=$source_id" '{"batch":[{"message":"hello","level":"in
 endpoint_id=$(api POST /api/endpoints '{"name":"fuzz-latest","sql":"select event_message from \"fuzz-logs\" order by \"timestamp\" desc limit 10"}' | field id)
 public_json=$(api POST /api/access-tokens "{\"description\":\"fuzz\",\"scopes\":[\"ingest:source:$source_id\",\"query:endpoint:$endpoint_id\"]}")
 public=$(printf '%s' "$public_json" | field token)
-# The two tokens the fuzzer signs in with, by id and by secret: Tests/OpenAPI/hooks.py keeps it from
-# revoking or rolling them (the id comes from listing the tokens).
+# What the run stands on (the two tokens, by id and by secret, the source and the endpoint):
+# Tests/OpenAPI/hooks.py keeps the fuzzer from revoking, rolling or deleting them.
 management_id=$(api GET /api/auth/check | field token_id)
-protected="$management_id,$management,$(printf '%s' "$public_json" | field id),$public"
+protected="$management_id,$management,$(printf '%s' "$public_json" | field id),$public,$source_id,$endpoint_id"
 
 # Every curl example in the document (and so in docs/api.md) works, on a fresh account of its own.
 example_account=$("$bin" account create --name "API Examples" --email "examples@keyflare.test")
@@ -71,12 +71,12 @@ grep FAIL "$out/examples.log" || true
 run() {
   local name=$1 token=$2
   shift 2
-  echo "schemathesis ($name token): $examples examples per operation and phase, seed $seed"
+  echo "schemathesis ($name token): ${KEYFLARE_FUZZ_EXAMPLES:-30 (5 for the ingest aliases)} examples per operation and phase, seed $seed"
   KEYFLARE_FUZZ_SOURCE=$source_id KEYFLARE_FUZZ_ENDPOINT=$endpoint_id KEYFLARE_FUZZ_PROTECTED=$protected \
   SCHEMATHESIS_HOOKS=Tests/OpenAPI/hooks.py \
   "$venv/bin/st" --config-file Tests/OpenAPI/schemathesis.toml run "$base/api/openapi.json" \
     --header "Authorization: Bearer $token" \
-    --max-examples "$examples" --seed "$seed" --workers 2 --request-timeout 10 \
+    ${KEYFLARE_FUZZ_EXAMPLES:+--max-examples "$KEYFLARE_FUZZ_EXAMPLES"} --seed "$seed" --workers 2 --request-timeout 10 \
     --suppress-health-check too_slow,filter_too_much \
     --report junit,ndjson --report-dir "$out/$name" --no-color "$@" >"$out/$name.log" 2>&1 || status=1
   # The summary: operations, test cases, failures.

@@ -24,12 +24,14 @@ build() { # NAME FILE...
     exit 1
   fi
 }
-build ingest-body Fuzz/IngestBody/main.swift "$core/Ingest/IngestScanner.swift" "$core/Ingest/IngestBatch.swift" "$core/Ingest/IngestEvent.swift" \
-  "$core/Errors/KeyflareError.swift" "$core/Support/RFC3339.swift"
+ingest=("$core/Ingest/IngestScanner.swift" "$core/Ingest/IngestBatch.swift" "$core/Ingest/IngestEvent.swift"
+  "$core/Ingest/IngestRoute.swift" "$core/Errors/KeyflareError.swift" "$core/Support/RFC3339.swift")
+build ingest-body Fuzz/IngestBody/main.swift "${ingest[@]}"
+build ingest-ndjson Fuzz/IngestNDJSON/main.swift "${ingest[@]}"
 build endpoint-sql Fuzz/EndpointSQL/main.swift "$core/Endpoints/EndpointSQL.swift" "$core/Errors/KeyflareError.swift"
 
 status=0
-for target in ingest-body endpoint-sql; do
+for target in ingest-body ingest-ndjson endpoint-sql; do
   # New inputs go to a scratch folder; the committed seeds are only read.
   scratch=$(mktemp -d)
   log="$artifacts/$target.log"

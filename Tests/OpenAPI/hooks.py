@@ -1,9 +1,10 @@
 """schemathesis hooks for scripts/api-fuzz.sh.
 
-The fuzzer may revoke or roll any token it finds, but not the one it authenticates with: once that
-is gone every later request is a 401 and the run tests nothing more. Listing the account's tokens
-hands the fuzzer that token's id, so a call aimed at it is aimed at no token instead (an id that
-cannot exist, answered 404 like any other unknown id).
+The fuzzer may revoke, roll or delete anything it finds, but not what the run stands on: the tokens
+it authenticates with, the source its ingest cases write to and the endpoint its query cases run.
+Once those are gone every later case is a 401 or a 404 and the run tests nothing more. Listing them
+hands the fuzzer their ids, so a DELETE or a roll aimed at one is aimed at an id that cannot exist
+instead (answered 404 like any other unknown id). Reads and renames still reach them.
 """
 
 import os
@@ -11,11 +12,12 @@ import os
 import schemathesis
 
 PROTECTED = {value for value in os.environ.get("KEYFLARE_FUZZ_PROTECTED", "").split(",") if value}
-NO_SUCH_TOKEN = "00000000-0000-4000-8000-000000000000"
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
     parameters = case.path_parameters or {}
-    if case.path.startswith("/api/access-tokens/") and parameters.get("id") in PROTECTED:
-        parameters["id"] = NO_SUCH_TOKEN
+    destructive = case.method.upper() == "DELETE" or case.path.endswith("/roll")
+    if destructive and parameters.get("id") in PROTECTED:
+        parameters["id"] = NO_SUCH_ID

@@ -26,6 +26,10 @@ public struct IngestBatch: Sendable, Equatable {
     public let json: String
     /// One per event, in order: the event's own `timestamp` when usable, else the receive time.
     public let timestamps: [Date]
+    /// Where the body names its source, if it does (top-level `source`, `source_name`, … members).
+    public let source: IngestScanner.SourceFields
+    /// What the route stores for each event (set by the route; `raw` by default).
+    public var mapping: IngestMapping = .raw
 
     /// How many events.
     public var count: Int { timestamps.count }
@@ -37,12 +41,20 @@ public struct IngestBatch: Sendable, Equatable {
         shape = .array
         json = "[" + events.map(\.json).joined(separator: ",") + "]"
         timestamps = events.map(\.timestamp)
+        source = .init()
     }
 
-    private init(shape: Shape, json: String, timestamps: [Date]) {
+    private init(shape: Shape, json: String, timestamps: [Date], source: IngestScanner.SourceFields = .init()) {
         self.shape = shape
         self.json = json
         self.timestamps = timestamps
+        self.source = source
+    }
+
+    /// The same events, every one stamped with `date` (for integrations whose events carry no
+    /// time of their own at the top level).
+    public func stamped(_ date: Date) -> IngestBatch {
+        IngestBatch(shape: shape, json: json, timestamps: Array(repeating: date, count: count), source: source)
     }
 
     /// Parses and validates a body. All or nothing: any bad event rejects the whole request.
@@ -65,7 +77,55 @@ public struct IngestBatch: Sendable, Equatable {
         let scanned = try IngestScanner.scan(body, maxEvents: maxEvents)
         let timestamps = scanned.timestamps.map { token in token.flatMap(timestamp) ?? receivedAt }
         // The scanner has checked that the bytes are valid UTF-8, so nothing is replaced here.
-        return IngestBatch(shape: scanned.shape, json: String(decoding: body, as: UTF8.self), timestamps: timestamps)
+        return IngestBatch(
+            shape: scanned.shape, json: String(decoding: body, as: UTF8.self), timestamps: timestamps, source: scanned.source)
+    }
+
+    /// Parses newline-delimited JSON (`application/x-ndjson`, and Cloudflare Logpush's `text/plain`):
+    /// one event object per line, blank lines skipped, `\r\n` accepted. Each line is scanned on its
+    /// own, so a line can hold exactly one object and nothing else; the events then travel as one
+    /// JSON array. The same limits as for JSON hold: bytes, events, nesting, what `jsonb` can store.
+    /// - Parameters:
+    ///   - body: the bytes (already decompressed).
+    ///   - receivedAt: the time to use for events without a usable timestamp.
+    public static func parseNDJSON(_ body: UnsafeRawBufferPointer, receivedAt: Date) throws -> IngestBatch {
+        guard body.count <= maxBodyBytes else {
+            throw KeyflareError.payloadTooLarge("the request body is over \(maxBodyBytes / 1024 / 1024) MiB")
+        }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(body.count + 2)
+        var timestamps: [Date] = []
+        var lineNumber = 0
+        var start = 0
+        while start < body.count {
+            var end = start
+            while end < body.count, body[end] != UInt8(ascii: "\n") { end += 1 }
+            lineNumber += 1
+            var (from, to) = (start, end)
+            while from < to, [0x20, 0x09, 0x0D].contains(body[from]) { from += 1 }
+            while to > from, [0x20, 0x09, 0x0D].contains(body[to - 1]) { to -= 1 }
+            start = end + 1
+            guard from < to else { continue }
+            guard timestamps.count < maxEvents else {
+                throw KeyflareError.payloadTooLarge("more than \(maxEvents) events in one request; the limit is \(maxEvents)")
+            }
+            let line = UnsafeRawBufferPointer(rebasing: body[from..<to])
+            let scanned: IngestScanner.Result
+            do {
+                scanned = try IngestScanner.scan(line, maxEvents: 1)
+            } catch KeyflareError.badRequest(let message) {
+                throw KeyflareError.badRequest("NDJSON line \(lineNumber): \(message)")
+            }
+            guard scanned.shape == .single else {
+                throw KeyflareError.badRequest("NDJSON line \(lineNumber) is not one event object")
+            }
+            if !timestamps.isEmpty { json.append(UInt8(ascii: ",")) }
+            json.append(contentsOf: line)
+            timestamps.append(scanned.timestamps[0].flatMap(timestamp) ?? receivedAt)
+        }
+        guard !timestamps.isEmpty else { throw KeyflareError.badRequest("the batch is empty: send at least one event") }
+        json.append(UInt8(ascii: "]"))
+        return IngestBatch(shape: .array, json: String(decoding: json, as: UTF8.self), timestamps: timestamps)
     }
 
     static func timestamp(_ token: IngestScanner.TimestampToken) -> Date? {
@@ -76,8 +136,8 @@ public struct IngestBatch: Sendable, Equatable {
         }
     }
 
-    /// An ISO-8601 string, or a Unix epoch in seconds, milliseconds or microseconds (told apart by
-    /// magnitude); nil for anything else.
+    /// An ISO-8601 string, or a Unix epoch in seconds, milliseconds, microseconds or nanoseconds
+    /// (told apart by magnitude); nil for anything else.
     static func timestamp(_ value: Any?) -> Date? {
         switch value {
         case let text as String:
@@ -91,6 +151,7 @@ public struct IngestBatch: Sendable, Equatable {
             if v < 1e11 { return Date(timeIntervalSince1970: v) }
             if v < 1e14 { return Date(timeIntervalSince1970: v / 1_000) }
             if v < 1e17 { return Date(timeIntervalSince1970: v / 1_000_000) }
+            if v < 1e20 { return Date(timeIntervalSince1970: v / 1_000_000_000) }
             return nil
         default:
             return nil

@@ -23,7 +23,38 @@ public struct IngestScanner {
         public var shape: IngestBatch.Shape
         /// One entry per event: its `timestamp` token, if it has one.
         public var timestamps: [TimestampToken?]
+        /// Where the body itself names the source (top-level members of its root object).
+        public var source = SourceFields()
+
+        public init(shape: IngestBatch.Shape, timestamps: [TimestampToken?], source: SourceFields = SourceFields()) {
+            self.shape = shape
+            self.timestamps = timestamps
+            self.source = source
+        }
     }
+
+    /// The root object's `source_name`, `collection_name`, `source` and `collection` members, when
+    /// they are strings (Logflare's clients may name the source in the body). Any other value is
+    /// event data and is ignored; a string longer than `maxSourceFieldBytes` is kept as `tooLong`.
+    public struct SourceFields: Sendable, Equatable {
+        public var sourceName: String?
+        public var collectionName: String?
+        public var source: String?
+        public var collection: String?
+
+        public init(sourceName: String? = nil, collectionName: String? = nil, source: String? = nil, collection: String? = nil) {
+            self.sourceName = sourceName
+            self.collectionName = collectionName
+            self.source = source
+            self.collection = collection
+        }
+
+        /// Stands for a string too long to be any source's id or name.
+        public static let tooLong = "\u{FFFD}"
+    }
+
+    /// Longest source id or name kept from a body (a source name is at most 128 scalars).
+    static let maxSourceFieldBytes = 1024
 
     /// Deepest nesting accepted, counting the root as 1.
     public static let maxDepth = 128
@@ -74,8 +105,17 @@ public struct IngestScanner {
     private mutating func rootObject() throws -> Result {
         var timestamp: TimestampToken?
         var batch: [TimestampToken?]?
+        var source = SourceFields()
         try object(depth: 1) { scanner, key in
-            if key == .batch {
+            if let field = key.sourceField {
+                let value = try scanner.sourceFieldValue(depth: 2)
+                switch field {
+                case \.sourceName: source.sourceName = value
+                case \.collectionName: source.collectionName = value
+                case \.source: source.source = value
+                default: source.collection = value
+                }
+            } else if key == .batch {
                 guard scanner.peek() == UInt8(ascii: "[") else {
                     throw KeyflareError.badRequest("\"batch\" must be an array of event objects")
                 }
@@ -86,8 +126,8 @@ public struct IngestScanner {
                 try scanner.value(depth: 2)
             }
         }
-        if let batch { return Result(shape: .batch, timestamps: batch) }
-        return Result(shape: .single, timestamps: [timestamp])
+        if let batch { return Result(shape: .batch, timestamps: batch, source: source) }
+        return Result(shape: .single, timestamps: [timestamp], source: source)
     }
 
     /// An array whose every element is an event object.
@@ -128,7 +168,29 @@ public struct IngestScanner {
     }
 
     /// The keys this scanner cares about; every other key is only validated.
-    private enum Key { case batch, timestamp, other }
+    private enum Key {
+        case batch, timestamp, sourceName, collectionName, source, collection, other
+
+        /// Which source field a root member sets, if any.
+        var sourceField: WritableKeyPath<SourceFields, String?>? {
+            switch self {
+            case .sourceName: \.sourceName
+            case .collectionName: \.collectionName
+            case .source: \.source
+            case .collection: \.collection
+            default: nil
+            }
+        }
+    }
+
+    /// A source member's value: the string, `tooLong` for a long one, nil for any other JSON value.
+    private mutating func sourceFieldValue(depth: Int) throws -> String? {
+        guard peek() == UInt8(ascii: "\"") else {
+            try value(depth: depth)
+            return nil
+        }
+        return try string(keep: Self.maxSourceFieldBytes) ?? SourceFields.tooLong
+    }
 
     /// An object; `member` is called with the scanner positioned at each member's value.
     private mutating func object(depth: Int, member: (inout IngestScanner, Key) throws -> Void) throws {
@@ -295,11 +357,15 @@ public struct IngestScanner {
     static let maxNumericIntegerDigits = 131_072
     static let maxNumericFractionDigits = 16_383
 
-    /// A key: only whether it is `batch` or `timestamp` matters. Keys with escapes are decoded.
+    /// A key: only the few this scanner cares about are told apart. Keys with escapes are decoded.
     private mutating func keyString() throws -> Key {
         switch try string(keep: 16) {
         case "batch": .batch
         case "timestamp": .timestamp
+        case "source_name": .sourceName
+        case "collection_name": .collectionName
+        case "source": .source
+        case "collection": .collection
         default: .other
         }
     }

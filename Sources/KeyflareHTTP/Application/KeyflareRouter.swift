@@ -86,10 +86,9 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     let queries = router.group("/api").add(middleware: authenticator)
     QueryController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: queries)
     let ingest = IngestController(sources: parts.sources, committer: parts.committer, budget: parts.ingestBudget)
-    ingest.addRoutes(to: api, paths: ["/logs", "/events"])
-    // Logflare's clients also post to /logs at the root.
+    // Every prefix (Logflare's clients also post to /logs at the root) with every integration suffix.
     let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
-    ingest.addRoutes(to: root, paths: ["/logs"])
+    ingest.addRoutes(to: root, prefixes: IngestRoute.prefixes)
     return router
 }
 

@@ -1,15 +1,21 @@
 import Hummingbird
+import KeyflareCore
+
+/// The routes a page may call with a public token: the browser-callable ingest routes
+/// (`IngestRoute`) and every endpoint query.
+enum PublicRoutes {
+    static let paths = Set(IngestRoute.browserPaths)
+    static let queryPrefix = "/api/endpoints/query/"
+
+    static func contains(_ path: String) -> Bool { paths.contains(path) || path.hasPrefix(queryPrefix) }
+}
 
 /// CORS for the routes a browser calls with a public token (ingest and query): preflights are
 /// answered here, before authentication, and every response carries `Access-Control-Allow-Origin`.
 /// The management API gets no CORS headers: private tokens must not be used from pages.
 struct PublicCORSMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var publicPrefixes: [String] { ["/api/logs", "/logs", "/api/events", "/api/endpoints/query/"] }
-
     /// Whether `path` is one of the routes a page may call with a public token.
-    static func isPublic(_ path: String) -> Bool {
-        publicPrefixes.contains(where: { path == $0 || ($0.hasSuffix("/") && path.hasPrefix($0)) })
-    }
+    static func isPublic(_ path: String) -> Bool { PublicRoutes.contains(path) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response

@@ -33,6 +33,7 @@ public struct EventStore: Sendable {
         var accounts: [UUID] = []
         var sources: [UUID] = []
         var shapes: [String] = []
+        var mappings: [String] = []
         var offsets: [Int] = []
         var timestamps: [Date] = []
         var documents = "["
@@ -40,30 +41,51 @@ public struct EventStore: Sendable {
             accounts.append(item.accountID)
             sources.append(item.sourceID)
             shapes.append(item.batch.shape.rawValue)
+            mappings.append(item.batch.mapping.rawValue)
             offsets.append(timestamps.count)
             timestamps += item.batch.timestamps
             if i > 0 { documents += "," }
             documents += item.batch.json
         }
         documents += "]"
+        // Each event is mapped as its route asks (IngestMapping), then its message is picked from
+        // `event_message`, `message` or `log_entry`, the first that is a string.
         try await pool.query(
             """
             WITH requests AS (
-                SELECT * FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(shapes)::text[], \(offsets)::int[])
-                    WITH ORDINALITY AS r (account_id, source_id, shape, ts_offset, n)
+                SELECT * FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(shapes)::text[], \(mappings)::text[], \(offsets)::int[])
+                    WITH ORDINALITY AS r (account_id, source_id, shape, mapping, ts_offset, n)
             ), documents AS (
                 SELECT d.doc, d.n FROM jsonb_array_elements(\(documents)::jsonb) WITH ORDINALITY AS d (doc, n)
+            ), mapped AS (
+                SELECT r.account_id, r.source_id, (\(timestamps)::timestamptz[])[r.ts_offset + e.i] AS ts,
+                       CASE r.mapping
+                           WHEN 'generic_json' THEN jsonb_build_object('message', e.value::text, 'metadata', e.value)
+                           WHEN 'vector' THEN CASE
+                               WHEN e.value ? 'timestamp' AND e.value ? 'message' THEN
+                                   jsonb_build_object('message', e.value -> 'message', 'metadata', e.value - 'message' - 'timestamp',
+                                                      'timestamp', e.value -> 'timestamp')
+                                   || CASE WHEN e.value ? 'project' THEN jsonb_build_object('project', e.value -> 'project')
+                                           ELSE '{}'::jsonb END
+                               WHEN e.value ? 'timestamp' THEN
+                                   jsonb_build_object('message', (e.value - 'timestamp')::text, 'metadata', e.value - 'timestamp',
+                                                      'timestamp', e.value -> 'timestamp')
+                               ELSE e.value END
+                           ELSE e.value
+                       END AS body
+                FROM requests r
+                JOIN documents d ON d.n = r.n
+                CROSS JOIN LATERAL jsonb_array_elements(
+                    CASE r.shape WHEN 'batch' THEN d.doc -> 'batch' WHEN 'single' THEN jsonb_build_array(d.doc) ELSE d.doc END
+                ) WITH ORDINALITY AS e (value, i)
             )
             INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
-            SELECT r.account_id, r.source_id, (\(timestamps)::timestamptz[])[r.ts_offset + e.i],
-                   CASE WHEN jsonb_typeof(e.value -> 'event_message') = 'string' THEN e.value ->> 'event_message'
-                        WHEN jsonb_typeof(e.value -> 'message') = 'string' THEN e.value ->> 'message' END,
-                   e.value
-            FROM requests r
-            JOIN documents d ON d.n = r.n
-            CROSS JOIN LATERAL jsonb_array_elements(
-                CASE r.shape WHEN 'batch' THEN d.doc -> 'batch' WHEN 'single' THEN jsonb_build_array(d.doc) ELSE d.doc END
-            ) WITH ORDINALITY AS e (value, i)
+            SELECT account_id, source_id, ts,
+                   CASE WHEN jsonb_typeof(body -> 'event_message') = 'string' THEN body ->> 'event_message'
+                        WHEN jsonb_typeof(body -> 'message') = 'string' THEN body ->> 'message'
+                        WHEN jsonb_typeof(body -> 'log_entry') = 'string' THEN body ->> 'log_entry' END,
+                   body
+            FROM mapped
             """
         )
     }
