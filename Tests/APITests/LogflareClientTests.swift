@@ -155,6 +155,9 @@ import Testing
             #expect(try await send("/api/logs", #"{"batch":[{"message":"x"}],"source":"\#(strangers)"}"#) == .notFound)
             #expect(try await send("/api/logs", #"{"batch":[{"message":"x"}],"source":"build"}"#) == .badRequest)
             #expect(try await send("/api/logs", #"{"batch":[{"message":"x"}]}"#) == .badRequest)
+            // A body name too long for any source is refused, and never matches a source by accident.
+            let long = String(repeating: "n", count: 2_000)
+            #expect(try await send("/api/logs", #"{"batch":[{"message":"x"}],"source_name":"\#(long)"}"#) == .badRequest)
             #expect(try await f.t.eventCount(source: f.source) == 6)
             #expect(try await f.t.eventCount(source: other) == 0)
             #expect(try await f.t.eventCount(source: strangers) == 0)

@@ -49,8 +49,9 @@ public struct IngestScanner {
             self.collection = collection
         }
 
-        /// Stands for a string too long to be any source's id or name.
-        public static let tooLong = "\u{FFFD}"
+        /// Stands for a string too long to be any source's id or name: a lone NUL, which no decoded
+        /// body string can be (the scanner refuses `\u0000`) and no source name holds.
+        public static let tooLong = "\u{0}"
     }
 
     /// Longest source id or name kept from a body (a source name is at most 128 scalars).

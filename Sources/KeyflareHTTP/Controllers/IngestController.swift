@@ -153,6 +153,9 @@ struct IngestController {
     }
 
     private static func reference(_ field: String, _ value: String) throws -> SourceReference {
+        guard value != IngestScanner.SourceFields.tooLong else {
+            throw KeyflareError.badRequest("\(field) in the body is too long to name a source")
+        }
         if field.hasSuffix("_name") {
             guard !value.utf8.contains(0) else { throw KeyflareError.badRequest("\(field) contains a NUL character") }
             return .name(value)

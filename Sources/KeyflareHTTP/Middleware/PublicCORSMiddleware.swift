@@ -26,7 +26,7 @@ struct PublicCORSMiddleware<Context: RequestContext>: RouterMiddleware {
             addHeaders(&response.headers)
             response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
             response.headers[.accessControlAllowHeaders] =
-                "Authorization, X-API-KEY, Content-Type, Content-Encoding, X-Source"
+                "Authorization, X-API-KEY, Content-Type, Content-Encoding, X-Source, X-Collection"
             response.headers[.accessControlMaxAge] = "86400"
             return response
         }
