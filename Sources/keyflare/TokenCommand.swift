@@ -12,7 +12,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "List, create, revoke and roll an account's access tokens; generate one offline for seeding.",
-        subcommands: [List.self, Create.self, Revoke.self, Roll.self, Generate.self]
+        subcommands: [List.self, Create.self, Import.self, Revoke.self, Roll.self, Generate.self]
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -99,6 +99,42 @@ struct TokenCommand: AsyncParsableCommand {
                         accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator)
                 }
                 try common.output([(token, secret)], single: true)
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import an existing token of any format (Logflare's, Supabase's): clients keep using it unchanged.",
+            discussion: """
+                The token is read from the first line of standard input (never from an argument, which \
+                other users could read from the process list). It is stored only as its SHA-256 and its \
+                last four characters, and verified, cached and revoked like Keyflare's own. It must be 16 \
+                to 512 visible ASCII characters. Logflare's scopes name sources by number; give Keyflare's.
+                """)
+        @OptionGroup var common: Common
+        @Option(help: "Free text.") var description = "imported"
+        @Option(help: "Space-separated scopes (default: ingest).") var scopes = "ingest"
+        @Option(help: "Expire after this many seconds.") var expiresIn: Int?
+        @Flag(help: "Read the token from the first line of standard input (required).") var valueStdin = false
+
+        func validate() throws {
+            guard valueStdin else { throw ValidationError("--value-stdin is required: the token is read from standard input") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let line = readLine(strippingNewline: true) else { throw ValidationError("no token on standard input") }
+                let secret = line.hasSuffix("\r") ? String(line.dropLast()) : line
+                let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init))
+                let expiry = try expiresIn.map { try TokenExpiry.after(seconds: $0) }
+                let token = try await common.withStores {
+                    try await $0.importToken(
+                        secret, accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry,
+                        actor: .operator)
+                }
+                // The secret is not printed back: the operator has it, and output may be logged.
+                try common.output([(token, nil)], single: true)
             }
         }
     }

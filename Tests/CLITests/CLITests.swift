@@ -152,6 +152,33 @@ import Testing
         #expect(actions == ["token.created", "token.created", "token.created", "token.rolled", "token.revoked"])
     }
 
+    /// `token import`: a token of another format, read from standard input, never echoed.
+    @Test func tokenImportReadsTheValueFromStandardInput() async throws {
+        let db = try await TestDatabase.migrated()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let account = try await KeyflareProcess.run(["account", "create", "--name", "Ops", "--email", "ops@ops.test"], env: env)
+        let accountID = try #require(try json(account.stdout)["account_id"] as? String)
+        let secret = "your-super-secret-and-long-logflare-key"
+        let imported = try await KeyflareProcess.run(
+            ["token", "import", "--account", accountID, "--scopes", "ingest query", "--value-stdin"], env: env, stdin: secret + "\n")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let token = try json(imported.stdout)
+        #expect(token["format"] as? String == "imported")
+        #expect(token["scopes"] as? [String] == ["ingest", "query"])
+        #expect(token["token"] == nil)
+        #expect(!imported.stdout.contains(secret) && !imported.stderr.contains(secret))
+        // The same value twice, one too short, or no --value-stdin: refused with one line.
+        let again = try await KeyflareProcess.run(
+            ["token", "import", "--account", accountID, "--value-stdin"], env: env, stdin: secret + "\n")
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already in use"))
+        let short = try await KeyflareProcess.run(
+            ["token", "import", "--account", accountID, "--value-stdin"], env: env, stdin: "too-short\n")
+        #expect(short.status == 1)
+        #expect(short.stderr.contains("16 to 512"))
+        #expect(try await KeyflareProcess.run(["token", "import", "--account", accountID], env: env).status != 0)
+    }
+
     @Test func serveWaitsForTheDatabaseThenGoesReadyAndDrainsOnSIGTERM() async throws {
         let db = try await TestDatabase.migrated()
         let server = try ServerProcess(env: ["KEYFLARE_DATABASE_URL": db.url])

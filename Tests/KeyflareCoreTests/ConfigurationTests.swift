@@ -31,6 +31,14 @@ import Testing
         }
     }
 
+    /// Self-hosted Supabase ships free-form LOGFLARE_*_ACCESS_TOKEN values: seeded as imported tokens.
+    @Test func freeFormSeedValuesAreAccepted() throws {
+        let configuration = try KeyflareConfiguration(environment: [
+            "KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": "your-super-secret-and-long-logflare-key",
+        ])
+        #expect(configuration.seedTokens[.public] == "your-super-secret-and-long-logflare-key")
+    }
+
     @Test func singleTenantSeedTokensMustBeKeyflareTokensOfTheirKind() throws {
         let publicToken = TokenFormat.generate(kind: .public)
         let privateToken = TokenFormat.generate(kind: .private)
@@ -56,8 +64,9 @@ import Testing
             // The wrong kind for the variable.
             ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": privateToken],
             ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": publicToken],
-            // Not Keyflare's format, or a bad checksum.
-            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": "my-own-secret-value"],
+            // Neither Keyflare's format nor a value that could be imported, or a bad checksum.
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": "my-short"],
+            ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": "my own secret, with spaces"],
             ["KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": String(corrupted)],
         ]
         for environment in bad {

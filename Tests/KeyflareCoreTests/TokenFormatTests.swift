@@ -14,6 +14,18 @@ import Testing
         }
     }
 
+    @Test func tokensOfAnotherFormatAreLookedUpByTheirDigest() throws {
+        for token in ["your-super-secret-and-long-logflare-key", "0a1B2c3D4e5F6g7H", String(repeating: "~", count: 512)] {
+            #expect(TokenFormat.isImportable(token), "\(token)")
+            #expect(try TokenRejection.digestIfWellFormed(token) == TokenFormat.digest(of: token))
+        }
+        for token in ["0a1B2c3D4e5F6g7", "with space in the middle", "caf\u{e9}-is-not-ascii-here", String(repeating: "~", count: 513),
+                      "kf_pub_" + String(repeating: "a", count: 49), "kf_prv_short-but-ours-anyway"] {
+            #expect(!TokenFormat.isImportable(token), "\(token)")
+            #expect(throws: KeyflareError.self) { try TokenRejection.digestIfWellFormed(token) }
+        }
+    }
+
     @Test func tokensAreUnique() {
         let tokens = Set((0..<2000).map { _ in TokenFormat.generate(kind: .public) })
         #expect(tokens.count == 2000)

@@ -195,8 +195,12 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             case .success(kind): seedTokens[kind] = token
             case .success:
                 throw ConfigurationError("\(name) must be a \(kind) token (starting \(kind.prefix)); `keyflare token generate --type \(kind)` prints one")
+            case .failure(.malformed) where TokenFormat.isImportable(token):
+                // A free-form value, as self-hosted Supabase ships: seeded as an imported token.
+                seedTokens[kind] = token
             case .failure:
-                throw ConfigurationError("\(name) is not a Keyflare token; `keyflare token generate --type \(kind)` prints one")
+                throw ConfigurationError(
+                    "\(name) is neither a Keyflare token nor 16 to 512 visible ASCII characters; `keyflare token generate --type \(kind)` prints one")
             }
         }
     }

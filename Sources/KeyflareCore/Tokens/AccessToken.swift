@@ -22,6 +22,16 @@ public struct AccessToken: Sendable, Equatable {
     public let lastUsedAt: Date?
     /// Requests so far in the current UTC day, as of the last usage flush.
     public let requestsToday: Int
+    /// `keyflare` for Keyflare's own format, `imported` for a token of another format.
+    public let format: Format
+
+    /// Where a token's secret came from.
+    public enum Format: String, Sendable {
+        /// Generated here: `kf_pub_`/`kf_prv_` with a checksum.
+        case keyflare
+        /// Imported or seeded from a value of another format.
+        case imported
+    }
 
     /// - Parameters:
     ///   - id: token id.
@@ -36,7 +46,7 @@ public struct AccessToken: Sendable, Equatable {
     ///   - requestsToday: requests in the current UTC day.
     public init(
         id: UUID, accountID: UUID, description: String, scopes: [Scope], hint: String, createdAt: Date,
-        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0
+        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0, format: Format = .keyflare
     ) {
         self.id = id
         self.accountID = accountID
@@ -48,6 +58,7 @@ public struct AccessToken: Sendable, Equatable {
         self.revokedAt = revokedAt
         self.lastUsedAt = lastUsedAt
         self.requestsToday = requestsToday
+        self.format = format
     }
 
     /// True when the token can no longer be used: revoked, or past its expiry.

@@ -59,7 +59,7 @@ public enum Scope: Sendable, Hashable, CustomStringConvertible {
             let scope = try Scope(parsing: text)
             if seen.insert(scope).inserted { scopes.append(scope) }
         }
-        guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }
-        return scopes
+        // As Logflare treats its legacy tokens: no scope at all means ingest.
+        return scopes.isEmpty ? [.ingest] : scopes
     }
 }

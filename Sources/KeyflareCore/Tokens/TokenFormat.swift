@@ -78,6 +78,22 @@ public enum TokenFormat {
     /// The last four characters, shown in lists so a person can tell tokens apart.
     /// - Parameters:
     ///   - token: the secret.
+    /// Shortest and longest token of another format that can be imported or seeded.
+    public static let importedLengths = 16...512
+
+    /// Whether `token` may be a token of another format (imported, or seeded from a free-form
+    /// value): 16 to 512 visible ASCII characters, and not Keyflare's own prefix, whose tokens
+    /// are always checked against their checksum first.
+    /// - Parameters:
+    ///   - token: the presented or given string.
+    public static func isImportable(_ token: String) -> Bool {
+        let bytes = token.utf8
+        guard importedLengths.contains(bytes.count), !token.hasPrefix(privatePrefix), !token.hasPrefix(publicPrefix) else {
+            return false
+        }
+        return bytes.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
     public static func hint(of token: String) -> String {
         String(token.suffix(4))
     }

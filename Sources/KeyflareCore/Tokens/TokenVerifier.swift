@@ -56,12 +56,15 @@ public enum TokenRejection {
     public static let tooManyFailures = KeyflareError.tooManyRequests(
         "too many failed token verifications from this address; wait a minute and try again")
 
-    /// Checks the format, returning the digest to look up or throwing the 401.
+    /// Checks the format, returning the digest to look up or throwing the 401. Keyflare's own
+    /// tokens are checked against their checksum; any other string that could be an imported token
+    /// (`TokenFormat.isImportable`) is looked up by its digest like them.
     /// - Parameters:
     ///   - token: the presented string.
     public static func digestIfWellFormed(_ token: String) throws -> TokenDigest {
         switch TokenFormat.check(token) {
         case .success: return TokenFormat.digest(of: token)
+        case .failure(.malformed) where TokenFormat.isImportable(token): return TokenFormat.digest(of: token)
         case .failure(.malformed): throw malformed
         case .failure(.badChecksum): throw badChecksum
         }

@@ -161,8 +161,9 @@ struct AccessTokenController {
             let token: AccessToken?
             if let id = UUID(uuidString: value) {
                 token = try await tokens.find(id: id, accountID: accountID)
-            } else if case .success = TokenFormat.check(value) {
-                token = try await tokens.find(digest: TokenFormat.digest(of: value), accountID: accountID)
+            } else if let digest = try? TokenRejection.digestIfWellFormed(value) {
+                // Keyflare's own format, or an imported token's.
+                token = try await tokens.find(digest: digest, accountID: accountID)
             } else {
                 token = nil
             }

@@ -18,6 +18,7 @@ public struct TokenJSON: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
         case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
+        case format
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -33,6 +34,7 @@ public struct TokenJSON: Encodable, Sendable {
         try c.encode(token.revokedAt, forKey: .revokedAt)
         try c.encode(token.lastUsedAt, forKey: .lastUsedAt)
         try c.encode(token.requestsToday, forKey: .requestsToday)
+        try c.encode(token.format.rawValue, forKey: .format)
         if let secret { try c.encode(secret, forKey: .secret) }
     }
 }

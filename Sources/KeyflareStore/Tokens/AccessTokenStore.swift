@@ -17,11 +17,12 @@ public struct AccessTokenStore: Sendable {
     /// Token columns, read from `access_tokens t`, with today's flushed request count.
     static let columns: Query = """
         t.id, t.account_id, t.description, t.scopes, t.hint, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
-        coalesce((SELECT u.requests FROM token_usage_daily u
+        t.format, coalesce((SELECT u.requests FROM token_usage_daily u
                   WHERE u.token_id = t.id AND u.day = (now() AT TIME ZONE 'UTC')::date), 0) AS requests_today
         """
     static let insertedColumns: Query = """
-        id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, 0 AS requests_today
+        id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, format,
+        0 AS requests_today
         """
 
     /// Creates a token and returns it with its secret, the only time the secret exists outside the
@@ -41,13 +42,35 @@ public struct AccessTokenStore: Sendable {
         }
     }
 
+    /// Imports a token of another format (Logflare's, a self-hosted Supabase's): stored only as its
+    /// SHA-256 and hint, marked `imported`, verified and cached like Keyflare's own. A value of
+    /// Keyflare's own format is accepted too (moved from another Keyflare). 409 if it is in use.
+    /// - Parameters:
+    ///   - secret: the token, exactly as clients present it.
+    ///   - accountID: the owner.
+    ///   - description: free text.
+    ///   - scopes: what it may do.
+    ///   - expiresAt: when it stops working, or nil for never.
+    ///   - actor: who imported it, for the audit log.
+    public func importToken(_ secret: String, accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?,
+                            actor: AuditActor) async throws -> AccessToken
+    {
+        try await pool.withTransaction { connection in
+            try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
+                            expiresAt: expiresAt, actor: actor, imported: secret).0
+        }
+    }
+
     /// The same, inside a caller's transaction (used when an account is created with its first token).
     /// `seeded` gives the secret instead of generating one, and marks the token as seeded from the
     /// environment (single-tenant installs); the secret must already be checked against the format.
+    /// `imported` gives the secret of a token of another format (`TokenFormat.isImportable`).
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
-                       seeded: (secret: String, kind: TokenKind)? = nil) throws -> (AccessToken, String)
+                       seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil) throws -> (AccessToken, String)
     {
+        // As Logflare treats its legacy tokens: no scope at all means ingest.
+        let scopes = scopes.isEmpty ? [Scope.ingest] : scopes
         guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
         }
@@ -55,16 +78,29 @@ public struct AccessTokenStore: Sendable {
             throw KeyflareError.unprocessable("expires_at must be in the future")
         }
         if checkResources { try Self.checkResources(scopes, accountID: accountID, on: connection) }
-        let secret = seeded?.secret ?? TokenFormat.generate(kind: TokenKind(scopes: scopes))
+        let secret = imported ?? seeded?.secret ?? TokenFormat.generate(kind: TokenKind(scopes: scopes))
+        let format: AccessToken.Format
+        if case .success = TokenFormat.check(secret) {
+            format = .keyflare
+        } else {
+            guard TokenFormat.isImportable(secret) else {
+                throw KeyflareError.unprocessable(
+                    "a token of another format must be \(TokenFormat.importedLengths.lowerBound) to \(TokenFormat.importedLengths.upperBound) visible ASCII characters (no spaces or control characters), not starting kf_pub_ or kf_prv_")
+            }
+            format = .imported
+        }
         let digest = TokenFormat.digest(of: secret)
         let row = try connection.execute(
             """
-            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as)
+            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
-                    \(TokenFormat.hint(of: secret)), \(expiresAt), \(seeded?.kind.rawValue))
+                    \(TokenFormat.hint(of: secret)), \(expiresAt), \(seeded?.kind.rawValue), \(format.rawValue))
+            ON CONFLICT (token_hash) DO NOTHING
             RETURNING \(insertedColumns)
             """
-        ).first!
+        ).first
+        // Only an imported or seeded value can collide; the message names no account.
+        guard let row else { throw KeyflareError.conflict("that token is already in use") }
         let token = try decode(row)
         try AuditStore.record(.tokenCreated, accountID: accountID, actor: actor, targetType: "token", targetID: token.id, on: connection)
         return (token, secret)
@@ -240,7 +276,8 @@ public struct AccessTokenStore: Sendable {
             description: try row.decode("description"), scopes: try scopes(row), hint: try row.decode("hint"),
             createdAt: try row.decode("created_at"), expiresAt: try row.decodeIfPresent("expires_at"),
             revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
-            requestsToday: try row.decode("requests_today")
+            requestsToday: try row.decode("requests_today"),
+            format: AccessToken.Format(rawValue: try row.decode("format")) ?? .keyflare
         )
     }
 }
