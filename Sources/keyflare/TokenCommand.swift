@@ -126,7 +126,7 @@ struct TokenCommand: AsyncParsableCommand {
             try await reportingFailures {
                 guard let line = readLine(strippingNewline: true) else { throw ValidationError("no token on standard input") }
                 let secret = line.hasSuffix("\r") ? String(line.dropLast()) : line
-                let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init))
+                let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init), emptyMeansIngest: true)
                 let expiry = try expiresIn.map { try TokenExpiry.after(seconds: $0) }
                 let token = try await common.withStores {
                     try await $0.importToken(

@@ -84,6 +84,8 @@ import Testing
                 (#"{"scopes":["ingest:source:\#(theirSource)"]}"#, .unprocessableContent, theirSource.uuidString.lowercased()),
                 (#"{"scopes":["query:endpoint:\#(theirEndpoint)"]}"#, .unprocessableContent, theirEndpoint.uuidString.lowercased()),
                 (#"{"scopes":["ingest:source:not-a-uuid"]}"#, .unprocessableContent, "ingest:source:not-a-uuid"),
+                (#"{"scopes":[]}"#, .unprocessableContent, "at least one scope"),
+                (#"{"scopes":" , "}"#, .unprocessableContent, "at least one scope"),
                 (#"{"scopes":42}"#, .unprocessableContent, "scopes"),
                 (#"{"expires_at":"2001-01-01T00:00:00Z"}"#, .unprocessableContent, "future"),
                 (#"{"expires_at":"tomorrow"}"#, .unprocessableContent, "RFC 3339"),

@@ -12,7 +12,7 @@ import Testing
 /// then verified, cached and revoked exactly like Keyflare's own, on every instance.
 @Suite struct ImportedTokenTests {
     /// What self-hosted Supabase's example configuration ships, and a Logflare-style value.
-    static let supabaseStyle = "your-super-secret-and-long-logflare-key"
+    static let supabaseStyle = "self-hosted-supabase-style-secret-0042"
     static let logflareStyle = "0a1B2c3D4e5F6g7H8i9J"
 
     @Test func importedTokensWorkOnEveryInstanceAndRevokeWithinOneNotification() async throws {
@@ -24,12 +24,14 @@ import Testing
         let ingest = try await store.importToken(
             Self.supabaseStyle, accountID: accountID, description: "from supabase", scopes: [.ingest], expiresAt: nil, actor: .operator)
         #expect(ingest.format == .imported)
-        #expect(ingest.hint == "-key")
+        #expect(ingest.hint == "0042")
         let other = try await store.importToken(
             Self.logflareStyle, accountID: accountID, description: "logflare", scopes: [], expiresAt: nil, actor: .operator)
         #expect(other.scopes == [.ingest], "an empty scope list is ingest, as Logflare treats legacy tokens")
+        // A short secret does not show a quarter of itself as its hint.
+        #expect(other.hint == "****")
         // Only its digest is stored.
-        #expect(try await t.count("SELECT count(*) AS n FROM access_tokens WHERE hint = '-key' AND format = 'imported'") == 1)
+        #expect(try await t.count("SELECT count(*) AS n FROM access_tokens WHERE hint = '0042' AND format = 'imported'") == 1)
         #expect(try await t.count(
             "SELECT count(*) AS n FROM access_tokens WHERE position(\(Self.supabaseStyle) IN description || hint || array_to_string(scopes, ',')) > 0"
         ) == 0)
@@ -78,6 +80,12 @@ import Testing
             }
         }
         _ = try await store.importToken(Self.logflareStyle, accountID: accountID, description: "", scopes: [.ingest], expiresAt: nil, actor: .operator)
+        // The example value self-hosted Supabase publishes is nobody's secret.
+        await #expect(throws: KeyflareError.self) {
+            try await store.importToken(
+                "your-super-secret-and-long-logflare-key", accountID: accountID, description: "", scopes: [.ingest], expiresAt: nil,
+                actor: .operator)
+        }
         await #expect(throws: KeyflareError.conflict("that token is already in use")) {
             try await store.importToken(Self.logflareStyle, accountID: accountID, description: "", scopes: [.ingest], expiresAt: nil, actor: .operator)
         }
@@ -95,6 +103,13 @@ import Testing
             #expect(unknown.status == .unauthorized)
             #expect(unknown.body.contains("unknown"))
             #expect(try await client.send("/api/auth/check", headers: .apiKey(management)).status == .ok)
+            // DELETE by token string is no oracle for a public token: 403 whether or not it exists.
+            let publicToken = try await t.token([.ingest], account: accountID)
+            for candidate in [Self.logflareStyle, "no-such-token-but-well-formed"] {
+                let answer = try await client.send("/api/access-tokens/\(candidate)", method: .delete, headers: .apiKey(publicToken.secret))
+                #expect(answer.status == .forbidden, "\(candidate)")
+            }
+            #expect(try await client.send("/api/auth/check", headers: .apiKey(Self.logflareStyle)).status == .ok)
         }
     }
 }

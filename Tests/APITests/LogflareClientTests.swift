@@ -179,6 +179,20 @@ import Testing
         }
     }
 
+    /// A token that may ingest nowhere is refused before its body is read, even when only the body
+    /// would name the source.
+    @Test func aQueryOnlyTokenIsRefusedBeforeItsBodyIsRead() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.t.close() } }
+        let token = try await f.t.token([.query], account: f.account)
+        try await f.t.application().test(.router) { client throws in
+            let answer = try await client.send(
+                "/api/logs", method: .post, headers: .apiKey(token.secret), body: #"{"batch":[{"message":"x"}],"source":"\#(f.source)"}"#)
+            #expect(answer.status == .forbidden)
+            #expect(try await f.t.eventCount(source: f.source) == 0)
+        }
+    }
+
     /// Vector's http sink as the Fly log shipper configures it, and as Supabase's Vector config
     /// sends it (`/api/logs?source_name=…`, a lower-case `x-api-key`).
     @Test func vectorAndSupabaseVector() async throws {

@@ -158,7 +158,7 @@ import Testing
         let env = ["KEYFLARE_DATABASE_URL": db.url]
         let account = try await KeyflareProcess.run(["account", "create", "--name", "Ops", "--email", "ops@ops.test"], env: env)
         let accountID = try #require(try json(account.stdout)["account_id"] as? String)
-        let secret = "your-super-secret-and-long-logflare-key"
+        let secret = "self-hosted-supabase-style-secret-0042"
         let imported = try await KeyflareProcess.run(
             ["token", "import", "--account", accountID, "--scopes", "ingest query", "--value-stdin"], env: env, stdin: secret + "\n")
         #expect(imported.status == 0, "\(imported.stderr)")

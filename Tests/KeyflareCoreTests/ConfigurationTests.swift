@@ -34,9 +34,15 @@ import Testing
     /// Self-hosted Supabase ships free-form LOGFLARE_*_ACCESS_TOKEN values: seeded as imported tokens.
     @Test func freeFormSeedValuesAreAccepted() throws {
         let configuration = try KeyflareConfiguration(environment: [
-            "KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": "your-super-secret-and-long-logflare-key",
+            "KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PUBLIC_ACCESS_TOKEN": "self-hosted-supabase-style-secret-0042",
         ])
-        #expect(configuration.seedTokens[.public] == "your-super-secret-and-long-logflare-key")
+        #expect(configuration.seedTokens[.public] == "self-hosted-supabase-style-secret-0042")
+        // Never the example value Supabase publishes.
+        #expect(throws: ConfigurationError.self) {
+            try KeyflareConfiguration(environment: [
+                "KEYFLARE_SINGLE_TENANT": "true", "KEYFLARE_PRIVATE_ACCESS_TOKEN": "your-super-secret-and-long-logflare-key-private",
+            ])
+        }
     }
 
     @Test func singleTenantSeedTokensMustBeKeyflareTokensOfTheirKind() throws {

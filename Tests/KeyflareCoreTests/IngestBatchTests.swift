@@ -59,6 +59,17 @@ import Testing
         }
     }
 
+    /// `1e131071` is 9 bytes sent and 131,072 digits written out; a body of them must not become
+    /// gigabytes of text in PostgreSQL (the /json route writes each event out as its message).
+    @Test func numbersThatExpandWhenWrittenOutAreBounded() throws {
+        let bomb = "{\"a\":[" + Array(repeating: "1e131071", count: 100).joined(separator: ",") + "]}"
+        #expect(throws: KeyflareError.payloadTooLarge(
+            "the numbers in the body, written out in full, would take more than 10 MiB (exponents like 1e100000 expand)")
+        ) { try IngestBatch.parse(Data(bomb.utf8), receivedAt: now) }
+        let small = try IngestBatch.parse(Data(#"{"a":[1e100,2.5e-3,12345678901234567890]}"#.utf8), receivedAt: now)
+        #expect(small.count == 1)
+    }
+
     @Test func epochTimestampsUpToNanoseconds() throws {
         let expected = Date(timeIntervalSince1970: 1_700_000_000.5)
         for value in ["1700000000.5", "1700000000500", "1700000000500000", "1700000000500000000"] {

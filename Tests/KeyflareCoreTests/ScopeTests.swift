@@ -23,8 +23,9 @@ import Testing
             #expect(throws: KeyflareError.self) { try Scope(parsing: bad) }
         }
         #expect(throws: KeyflareError.unprocessable("unknown scope \"admin\"")) { try Scope(parsing: "admin") }
-        // An empty list is ingest, as Logflare treats its legacy tokens.
-        #expect((try? Scope.parseList([])) == [.ingest])
+        // An empty list is a mistake, except for an import, which takes Logflare's meaning (ingest).
+        #expect(throws: KeyflareError.self) { try Scope.parseList([]) }
+        #expect((try? Scope.parseList([], emptyMeansIngest: true)) == [.ingest])
     }
 
     @Test func permissions() {

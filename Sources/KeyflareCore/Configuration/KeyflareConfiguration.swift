@@ -196,7 +196,11 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             case .success:
                 throw ConfigurationError("\(name) must be a \(kind) token (starting \(kind.prefix)); `keyflare token generate --type \(kind)` prints one")
             case .failure(.malformed) where TokenFormat.isImportable(token):
-                // A free-form value, as self-hosted Supabase ships: seeded as an imported token.
+                // A free-form value, as self-hosted Supabase ships: seeded as an imported token, but
+                // never the published example, which is nobody's secret.
+                guard (try? TokenFormat.refusePublishedExample(token)) != nil else {
+                    throw ConfigurationError("\(name) is the example value published with self-hosted Supabase; set your own")
+                }
                 seedTokens[kind] = token
             case .failure:
                 throw ConfigurationError(

@@ -65,6 +65,12 @@ public struct IngestScanner {
     private let bytes: UnsafeRawBufferPointer
     private let maxEvents: Int
     private var i = 0
+    /// How many bytes the body's numbers gain when PostgreSQL writes them out in full.
+    private var expansion = 0
+
+    /// Most bytes the body's numbers may gain when written out in full (`1e131071` is 9 bytes sent
+    /// and 131,072 digits as text, which any `::text`, `->>` or `row_to_json` writes): 10 MiB.
+    public static let maxExpansionBytes = 10 * 1024 * 1024
 
     /// Scans a body.
     /// - Parameters:
@@ -350,6 +356,13 @@ public struct IngestScanner {
         else {
             throw KeyflareError.badRequest(
                 "a number in the body is out of range: at most 131072 digits before the decimal point and 16383 after it")
+        }
+        // numeric's text: sign, the integer digits (at least one), the point and the scale's digits.
+        let written = 2 + max(integerDigits + exponent, 1) + max(fractionDigits - exponent, 0)
+        expansion += max(written - (i - start), 0)
+        guard expansion <= Self.maxExpansionBytes else {
+            throw KeyflareError.payloadTooLarge(
+                "the numbers in the body, written out in full, would take more than 10 MiB (exponents like 1e100000 expand)")
         }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
     }

@@ -52,14 +52,19 @@ public enum Scope: Sendable, Hashable, CustomStringConvertible {
     /// Parses a list of scopes, canonicalizes and de-duplicates it, keeping the given order.
     /// - Parameters:
     ///   - texts: scopes as given.
-    public static func parseList(_ texts: [String]) throws -> [Scope] {
+    public static func parseList(_ texts: [String], emptyMeansIngest: Bool = false) throws -> [Scope] {
         var seen = Set<Scope>()
         var scopes: [Scope] = []
         for text in texts {
             let scope = try Scope(parsing: text)
             if seen.insert(scope).inserted { scopes.append(scope) }
         }
-        // As Logflare treats its legacy tokens: no scope at all means ingest.
-        return scopes.isEmpty ? [.ingest] : scopes
+        if scopes.isEmpty {
+            // An import may take Logflare's meaning for its legacy tokens (none is ingest); anywhere
+            // else an empty list is a mistake, and failing open would make an ingest-anywhere token.
+            guard emptyMeansIngest else { throw KeyflareError.unprocessable("a token needs at least one scope") }
+            return [.ingest]
+        }
+        return scopes
     }
 }

@@ -94,6 +94,16 @@ public enum TokenFormat {
         return bytes.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
+    /// Refuses the example values published in self-hosted Supabase's configuration (and any value
+    /// containing them): a token everyone knows is no secret.
+    /// - Parameters:
+    ///   - token: a value to import or seed.
+    public static func refusePublishedExample(_ token: String) throws {
+        guard !token.contains("your-super-secret-and-long-logflare-key") else {
+            throw KeyflareError.unprocessable("that is the example value published with self-hosted Supabase; generate your own")
+        }
+    }
+
     public static func hint(of token: String) -> String {
         String(token.suffix(4))
     }

@@ -29,6 +29,16 @@ public struct VerifiedToken: Sendable, Equatable {
     /// True when the token has `management`.
     public var canManage: Bool { scopes.contains(.management) }
 
+    /// True when the token may ingest into at least one source.
+    public var canIngestSomewhere: Bool {
+        scopes.contains { scope in
+            switch scope {
+            case .ingest, .management, .ingestSource: true
+            default: false
+            }
+        }
+    }
+
     /// True when the token may ingest into this source (`ingest`, `ingest:source:<id>` or `management`).
     /// - Parameters:
     ///   - sourceID: the target source, already known to belong to the token's account.

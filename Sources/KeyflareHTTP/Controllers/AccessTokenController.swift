@@ -162,7 +162,10 @@ struct AccessTokenController {
             if let id = UUID(uuidString: value) {
                 token = try await tokens.find(id: id, accountID: accountID)
             } else if let digest = try? TokenRejection.digestIfWellFormed(value) {
-                // Keyflare's own format, or an imported token's.
+                // Keyflare's own format, or an imported token's. The scope comes first here: a lookup
+                // by secret that answered 403 or 404 would let a public token guess the account's
+                // other tokens, without the failure limit that guards verification.
+                try context.token.requireManagement()
                 token = try await tokens.find(digest: digest, accountID: accountID)
             } else {
                 token = nil

@@ -57,6 +57,10 @@ struct IngestController {
         if let named = try Self.reference(query: query, headers: request.headers) {
             source = try await resolve(named, context)
             try context.token.requireIngest(into: source!.id)
+        } else if !context.token.canIngestSomewhere {
+            // Only the body could name the source, and this token may ingest nowhere: refused before
+            // the body is read, which would hold the ingest budget only to be refused after.
+            throw KeyflareError.forbidden("this token needs the ingest or ingest:source:<id> scope")
         }
         // The most this request can hold is taken from the budget before its body is read: a
         // gzipped body may inflate about 1,032 times, and a body of unknown length up to the limit.
@@ -146,6 +150,9 @@ struct IngestController {
         ]
         var found: SourceReference?
         for case let (field, value?) in given where !value.isEmpty {
+            guard value != IngestScanner.SourceFields.tooLong else {
+                throw KeyflareError.badRequest("\(field) in the body is too long to name a source")
+            }
             let reference = try reference(field, value)
             if found == nil { found = reference }
         }
@@ -153,9 +160,6 @@ struct IngestController {
     }
 
     private static func reference(_ field: String, _ value: String) throws -> SourceReference {
-        guard value != IngestScanner.SourceFields.tooLong else {
-            throw KeyflareError.badRequest("\(field) in the body is too long to name a source")
-        }
         if field.hasSuffix("_name") {
             guard !value.utf8.contains(0) else { throw KeyflareError.badRequest("\(field) contains a NUL character") }
             return .name(value)

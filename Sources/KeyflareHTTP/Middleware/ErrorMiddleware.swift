@@ -52,10 +52,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             context.logger.error(
                 "unexpected error",
-                metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"]
+                metadata: ["error": "\(String(reflecting: error))", "path": "\(Self.loggable(request.uri.path))"]
             )
             return ErrorResponse.response(status: .internalServerError, message: "an unexpected error occurred")
         }
+    }
+
+    /// The path as it may be logged: `DELETE /api/access-tokens/{token}` may carry a secret in it.
+    static func loggable(_ path: String) -> String {
+        path.hasPrefix("/api/access-tokens/") ? "/api/access-tokens/…" : path
     }
 
     private func defaultMessage(_ status: HTTPResponse.Status, request: Request) -> String {

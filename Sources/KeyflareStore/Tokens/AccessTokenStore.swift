@@ -55,7 +55,10 @@ public struct AccessTokenStore: Sendable {
     public func importToken(_ secret: String, accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?,
                             actor: AuditActor) async throws -> AccessToken
     {
-        try await pool.withTransaction { connection in
+        // As Logflare treats its legacy tokens: an imported token with no scope is an ingest token.
+        let scopes = scopes.isEmpty ? [Scope.ingest] : scopes
+        try TokenFormat.refusePublishedExample(secret)
+        return try await pool.withTransaction { connection in
             try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
                             expiresAt: expiresAt, actor: actor, imported: secret).0
         }
@@ -69,8 +72,7 @@ public struct AccessTokenStore: Sendable {
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
                        seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil) throws -> (AccessToken, String)
     {
-        // As Logflare treats its legacy tokens: no scope at all means ingest.
-        let scopes = scopes.isEmpty ? [Scope.ingest] : scopes
+        guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }
         guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
         }
@@ -94,7 +96,8 @@ public struct AccessTokenStore: Sendable {
             """
             INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
-                    \(TokenFormat.hint(of: secret)), \(expiresAt), \(seeded?.kind.rawValue), \(format.rawValue))
+                    \(format == .imported && secret.utf8.count < 32 ? "****" : TokenFormat.hint(of: secret)), \(expiresAt),
+                    \(seeded?.kind.rawValue), \(format.rawValue))
             ON CONFLICT (token_hash) DO NOTHING
             RETURNING \(insertedColumns)
             """
