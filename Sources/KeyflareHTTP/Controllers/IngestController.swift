@@ -24,6 +24,8 @@ struct IngestController {
     static let sourceHeaders = [HTTPField.Name("X-Source")!, HTTPField.Name("X-Collection")!]
     /// Logflare's names for the source, in its order of precedence: names before ids.
     static let sourceParameters = ["source_name", "collection_name", "source", "collection"]
+    /// The query parameters ingest knows (besides `api_key`), made once.
+    static let knownParameters = Set(sourceParameters)
 
     /// The success body, made once.
     static let logged = ByteBuffer(string: #"{"message":"Logged!"}"#)
@@ -48,7 +50,7 @@ struct IngestController {
         let receivedAt = Date()
         let query = QueryString(request)
         // As on the management routes, a parameter Keyflare does not know is refused, not ignored.
-        try query.requireOnly(Set(Self.sourceParameters))
+        try query.requireOnly(Self.knownParameters)
         if Self.mediaType(request) == "application/bert" {
             throw KeyflareError.unsupportedMediaType("BERT bodies (application/bert) are not supported yet; send JSON or NDJSON")
         }
