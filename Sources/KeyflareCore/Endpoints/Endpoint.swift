@@ -16,6 +16,8 @@ public struct Endpoint: Sendable, Equatable {
     public let enableAuth: Bool
     /// Most rows returned.
     public let maxLimit: Int
+    /// Whether callers may send their own final statement over the SQL's CTEs (`SandboxedQuery`).
+    public let sandboxable: Bool
     /// Creation time.
     public let createdAt: Date
     /// Last change.
@@ -31,10 +33,12 @@ public struct Endpoint: Sendable, Equatable {
     ///   - maxLimit: row cap.
     ///   - createdAt: creation time.
     ///   - updatedAt: last change.
+    ///   - sandboxable: whether callers may query its CTEs with their own statement.
     public init(
         id: UUID, accountID: UUID, name: String, description: String, sql: String, enableAuth: Bool, maxLimit: Int,
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, sandboxable: Bool = false
     ) {
+        self.sandboxable = sandboxable
         self.id = id
         self.accountID = accountID
         self.name = name

@@ -20,9 +20,10 @@ struct EndpointController {
         let sql: String?
         let enableAuth: Bool?
         let maxLimit: Int?
+        let sandboxable: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, description, sql, enableAuth = "enable_auth", maxLimit = "max_limit"
+            case name, description, sql, enableAuth = "enable_auth", maxLimit = "max_limit", sandboxable
         }
 
         /// The fields merged over `base` and validated (SQL excepted: the sandbox checks that).
@@ -34,7 +35,8 @@ struct EndpointController {
             return EndpointDraft(
                 name: try Endpoint.validateName(name), description: description, sql: sql,
                 enableAuth: enableAuth ?? base?.enableAuth ?? true,
-                maxLimit: try Endpoint.validateMaxLimit(maxLimit ?? base?.maxLimit ?? Endpoint.defaultMaxLimit)
+                maxLimit: try Endpoint.validateMaxLimit(maxLimit ?? base?.maxLimit ?? Endpoint.defaultMaxLimit),
+                sandboxable: sandboxable ?? base?.sandboxable ?? false
             )
         }
     }

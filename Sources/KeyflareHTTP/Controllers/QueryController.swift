@@ -34,6 +34,24 @@ struct QueryController {
         }
     }
 
+    /// `sql` is a caller's statement over a sandboxable endpoint's CTEs, unless the endpoint's own
+    /// SQL has an `@sql` parameter (then it is that parameter, as before sandboxing existed).
+    private func run(_ endpoint: Endpoint, values: [String: String?]) async throws -> Response {
+        var values = values
+        var callerSQL: String?
+        if !endpoint.parameters.contains("sql"), let given = values.removeValue(forKey: "sql") {
+            guard let given else { throw KeyflareError.badRequest("sql must be a string") }
+            callerSQL = given
+        }
+        let rows = try await sandbox.run(endpoint, values: values, callerSQL: callerSQL)
+        // The rows are JSON text from PostgreSQL; they go out as they are, without a decode and re-encode.
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"result":"#)
+        buffer.writeString(rows)
+        buffer.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
+
     private func resolve(_ context: AppRequestContext) async throws -> Endpoint {
         guard let key = context.parameters.get("endpoint") else { throw Self.notFound }
         if let token = context.token {
@@ -48,16 +66,6 @@ struct QueryController {
             throw TokenRejection.missing
         }
         return endpoint
-    }
-
-    private func run(_ endpoint: Endpoint, values: [String: String?]) async throws -> Response {
-        let rows = try await sandbox.run(endpoint, values: values)
-        // The rows are JSON text from PostgreSQL; they go out as they are, without a decode and re-encode.
-        var buffer = ByteBuffer()
-        buffer.writeString(#"{"result":"#)
-        buffer.writeString(rows)
-        buffer.writeString("}")
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
     }
 
     /// A JSON object body: strings as they are, numbers and booleans as text, null as NULL, and

@@ -6,7 +6,7 @@ struct EndpointJSON: Encodable {
     let endpoint: Endpoint
 
     enum CodingKeys: String, CodingKey {
-        case id, name, description, sql, params, enableAuth = "enable_auth", maxLimit = "max_limit"
+        case id, name, description, sql, params, enableAuth = "enable_auth", maxLimit = "max_limit", sandboxable
         case createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -19,6 +19,7 @@ struct EndpointJSON: Encodable {
         try c.encode(endpoint.parameters, forKey: .params)
         try c.encode(endpoint.enableAuth, forKey: .enableAuth)
         try c.encode(endpoint.maxLimit, forKey: .maxLimit)
+        try c.encode(endpoint.sandboxable, forKey: .sandboxable)
         try c.encode(endpoint.createdAt, forKey: .createdAt)
         try c.encode(endpoint.updatedAt, forKey: .updatedAt)
     }

@@ -23,6 +23,7 @@ public struct EndpointCatalog: Sendable {
     ///   - accountID: the owner.
     ///   - actor: who asked, for the audit log.
     public func create(_ draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint {
+        try Self.check(draft)
         try await sandbox.validate(draft.sql, accountID: accountID)
         return try await store.create(draft, accountID: accountID, actor: actor)
     }
@@ -34,7 +35,13 @@ public struct EndpointCatalog: Sendable {
     ///   - accountID: the owner.
     ///   - actor: who asked, for the audit log.
     public func update(_ existing: Endpoint, with draft: EndpointDraft, accountID: UUID, actor: AuditActor) async throws -> Endpoint? {
+        try Self.check(draft)
         if draft.sql != existing.sql { try await sandbox.validate(draft.sql, accountID: accountID) }
         return try await store.update(id: existing.id, with: draft, accountID: accountID, actor: actor)
+    }
+
+    /// A sandboxable endpoint's SQL must be a `WITH …` query: its CTEs are what callers may read.
+    static func check(_ draft: EndpointDraft) throws {
+        if draft.sandboxable { _ = try SandboxedQuery(endpointSQL: draft.sql) }
     }
 }

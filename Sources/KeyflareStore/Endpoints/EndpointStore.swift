@@ -14,7 +14,7 @@ public struct EndpointStore: Sendable {
         self.pool = pool
     }
 
-    static let columns: Query = "id, account_id, name, description, sql, enable_auth, max_limit, created_at, updated_at"
+    static let columns: Query = "id, account_id, name, description, sql, enable_auth, max_limit, sandboxable, created_at, updated_at"
     static let notFound = KeyflareError.notFound("endpoint not found")
     static let duplicate = KeyflareError.conflict("an endpoint with this name already exists")
 
@@ -63,8 +63,9 @@ public struct EndpointStore: Sendable {
             return try await pool.withTransaction { connection in
                 let endpoint = try Self.decode(try connection.execute(
                     """
-                    INSERT INTO endpoints (account_id, name, description, sql, enable_auth, max_limit)
-                    VALUES (\(accountID), \(draft.name), \(draft.description), \(draft.sql), \(draft.enableAuth), \(draft.maxLimit))
+                    INSERT INTO endpoints (account_id, name, description, sql, enable_auth, max_limit, sandboxable)
+                    VALUES (\(accountID), \(draft.name), \(draft.description), \(draft.sql), \(draft.enableAuth), \(draft.maxLimit),
+                            \(draft.sandboxable))
                     RETURNING \(Self.columns)
                     """
                 ).first!)
@@ -88,7 +89,8 @@ public struct EndpointStore: Sendable {
                 guard let row = try connection.execute(
                     """
                     UPDATE endpoints SET name = \(draft.name), description = \(draft.description), sql = \(draft.sql),
-                        enable_auth = \(draft.enableAuth), max_limit = \(draft.maxLimit), updated_at = now()
+                        enable_auth = \(draft.enableAuth), max_limit = \(draft.maxLimit), sandboxable = \(draft.sandboxable),
+                        updated_at = now()
                     WHERE id = \(id) AND account_id = \(accountID)
                     RETURNING \(Self.columns)
                     """
@@ -120,7 +122,8 @@ public struct EndpointStore: Sendable {
             id: try row.decode("id"), accountID: try row.decode("account_id"), name: try row.decode("name"),
             description: try row.decode("description"), sql: try row.decode("sql"),
             enableAuth: try row.decode("enable_auth"), maxLimit: try row.decode("max_limit"),
-            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at")
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            sandboxable: try row.decode("sandboxable")
         )
     }
 }
@@ -137,6 +140,8 @@ public struct EndpointDraft: Sendable {
     public var enableAuth: Bool
     /// Row cap.
     public var maxLimit: Int
+    /// Whether callers may query its CTEs with their own statement (the SQL must be a `WITH …`).
+    public var sandboxable: Bool
 
     /// - Parameters:
     ///   - name: unique name.
@@ -144,7 +149,9 @@ public struct EndpointDraft: Sendable {
     ///   - sql: the query.
     ///   - enableAuth: whether a token is needed.
     ///   - maxLimit: row cap.
-    public init(name: String, description: String, sql: String, enableAuth: Bool, maxLimit: Int) {
+    ///   - sandboxable: whether callers may query its CTEs.
+    public init(name: String, description: String, sql: String, enableAuth: Bool, maxLimit: Int, sandboxable: Bool = false) {
+        self.sandboxable = sandboxable
         self.name = name
         self.description = description
         self.sql = sql

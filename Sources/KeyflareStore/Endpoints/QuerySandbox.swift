@@ -60,8 +60,23 @@ public final class QuerySandbox: Sendable {
     /// - Parameters:
     ///   - endpoint: the endpoint.
     ///   - values: a value (or nil for NULL) for every parameter the SQL names.
-    public func run(_ endpoint: Endpoint, values: [String: String?]) async throws -> String {
-        let sql = try EndpointSQL(parsing: endpoint.sql)
+    ///   - callerSQL: a caller's own final statement over a sandboxable endpoint's CTEs.
+    public func run(_ endpoint: Endpoint, values: [String: String?], callerSQL: String? = nil) async throws -> String {
+        let own = try EndpointSQL(parsing: endpoint.sql)
+        let sql: EndpointSQL
+        // The names in the caller's statement that no CTE shadows: none may be an opened view.
+        let outsideCTEs: [String]
+        if let callerSQL {
+            guard endpoint.sandboxable else {
+                throw KeyflareError.badRequest("this endpoint is not sandboxable, so it takes no sql parameter")
+            }
+            let split = try SandboxedQuery(endpointSQL: endpoint.sql)
+            sql = try EndpointSQL(parsing: try split.composed(with: callerSQL))
+            outsideCTEs = try split.namesOutsideCTEs(in: callerSQL).sorted()
+        } else {
+            sql = own
+            outsideCTEs = []
+        }
         var binds: [String?] = []
         for name in sql.parameters {
             guard let value = values[name] else { throw KeyflareError.badRequest("missing parameter: \(name)") }
@@ -76,7 +91,18 @@ public final class QuerySandbox: Sendable {
             "the result is larger than the \(Self.describe(bytes: cap)) limit (KEYFLARE_QUERY_MAX_BYTES); select fewer rows or columns")
         let json: String?
         do {
-            json = try await inSandbox(accountID: endpoint.accountID, names: sql.names) { connection -> String? in
+            // Views are opened for the sources the endpoint's own SQL names, never the caller's.
+            json = try await inSandbox(accountID: endpoint.accountID, names: own.names) { connection -> String? in
+                if !outsideCTEs.isEmpty, let named = try connection.execute(
+                    """
+                    SELECT relname::text AS name FROM pg_class
+                    WHERE relnamespace = pg_my_temp_schema() AND relname = ANY (\(outsideCTEs)::text[]) ORDER BY relname LIMIT 1
+                    """
+                ).first {
+                    let name: String = try named.decode("name")
+                    throw KeyflareError.badRequest(
+                        "sql may read only the endpoint's CTEs; it names the source \"\(name)\" directly")
+                }
                 var out: [UInt8] = [UInt8(ascii: "[")]
                 let complete = try connection.stream(query) { row in
                     guard let text = row[0], out.count + text.utf8.count + 2 <= cap else { return .stop }

@@ -76,7 +76,8 @@ struct EndpointPages {
         }
         return EndpointDraft(
             name: try Endpoint.validateName(form["name"] ?? ""), description: form["description"] ?? "", sql: form["sql"] ?? "",
-            enableAuth: form["enable_auth"] == "true", maxLimit: try Endpoint.validateMaxLimit(limit))
+            enableAuth: form["enable_auth"] == "true", maxLimit: try Endpoint.validateMaxLimit(limit),
+            sandboxable: form["sandboxable"] == "true")
     }
 
     private func find(_ context: ConsoleContext) async throws -> Endpoint {
@@ -92,6 +93,7 @@ struct EndpointPages {
             "sql": form?["sql"] ?? endpoint?.sql ?? "",
             "maxLimit": form?["max_limit"] ?? String(endpoint?.maxLimit ?? Endpoint.defaultMaxLimit),
             "enableAuth": form.map { $0["enable_auth"] == "true" } ?? endpoint?.enableAuth ?? true,
+            "sandboxable": form.map { $0["sandboxable"] == "true" } ?? endpoint?.sandboxable ?? false,
         ]
     }
 

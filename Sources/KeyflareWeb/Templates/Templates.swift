@@ -253,6 +253,7 @@ enum Templates {
               <label for="endpoint-limit">Max rows</label>
               <input id="endpoint-limit" name="max_limit" type="number" min="1" max="10000" value="{{form.maxLimit}}">
               <label><input type="checkbox" name="enable_auth" value="true"{{#form.enableAuth}} checked{{/form.enableAuth}}> Require a token</label>
+              <label><input type="checkbox" name="sandboxable" value="true"{{#form.sandboxable}} checked{{/form.sandboxable}}> Sandboxable: callers may send their own <code>sql</code> over this query's CTEs</label>
               <button type="submit" class="primary">Save</button>
             </form>
             """,

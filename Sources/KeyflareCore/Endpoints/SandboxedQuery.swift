@@ -1,0 +1,270 @@
+/// A sandboxable endpoint's SQL split into its `WITH` clause and its final statement, and a caller's
+/// statement put in place of that final one (Logflare's `sandboxable` endpoints, which Supabase
+/// Studio queries with `?sql=`).
+///
+/// The caller's statement may read the endpoint's CTEs only. Three things hold that line, and
+/// `QuerySandbox` applies them: views are opened only for sources the endpoint's own SQL names; the
+/// caller's statement may not name any view so opened (unless a CTE of that name shadows it), nor a
+/// `pg_temp` schema, nor use `U&"…"` identifiers (which spell a name this scanner cannot see); and
+/// the functions that read a relation given as text (`query_to_xml`, `table_to_xml`, …) are revoked
+/// from every sandbox role.
+public struct SandboxedQuery: Sendable, Equatable {
+    /// `WITH [RECURSIVE] a AS (…), b AS (…)`, as written.
+    public let withClause: String
+    /// The CTEs' names as PostgreSQL reads them (unquoted ones with ASCII letters lower-cased).
+    public let cteNames: [String]
+
+    /// Longest caller statement, in bytes.
+    public static let maxCallerLength = 20_000
+
+    /// Splits an endpoint's SQL; throws unless it is a `WITH …` statement with a final statement.
+    /// - Parameters:
+    ///   - sql: the endpoint's SQL.
+    public init(endpointSQL sql: String) throws {
+        var lexer = Lexer(Array(sql.unicodeScalars))
+        let notWith = KeyflareError.unprocessable("a sandboxable endpoint's SQL must be a WITH … query (its CTEs are what callers may read)")
+        guard lexer.word() == "with" else { throw notWith }
+        var names: [String] = []
+        var end = 0
+        if lexer.peekWord() == "recursive" { _ = lexer.word() }
+        while true {
+            guard let name = lexer.name() else { throw notWith }
+            names.append(name)
+            if lexer.peek() == "(" { try lexer.skipParentheses() }
+            guard lexer.word() == "as" else { throw notWith }
+            if lexer.peekWord() == "not" { _ = lexer.word() }
+            if lexer.peekWord() == "materialized" { _ = lexer.word() }
+            guard lexer.peek() == "(" else { throw notWith }
+            try lexer.skipParentheses()
+            end = lexer.position
+            guard lexer.peek() == "," else { break }
+            lexer.advance()
+        }
+        // Something must follow the CTEs (the endpoint's own final statement).
+        guard lexer.peek() != nil else { throw notWith }
+        withClause = String(String.UnicodeScalarView(lexer.chars[0..<end]))
+        cteNames = names
+    }
+
+    /// The endpoint's CTEs followed by the caller's statement, checked for the words that could
+    /// reach past the CTEs; the caller's `@name` parameters bind like the endpoint's.
+    /// - Parameters:
+    ///   - callerSQL: the caller's statement.
+    public func composed(with callerSQL: String) throws -> String {
+        var trimmed = Substring(callerSQL)
+        while let last = trimmed.last, last.isWhitespace || last == ";" { trimmed = trimmed.dropLast() }
+        guard !trimmed.allSatisfy(\.isWhitespace) else { throw KeyflareError.badRequest("sql must not be empty") }
+        guard trimmed.utf8.count <= Self.maxCallerLength else {
+            throw KeyflareError.badRequest("sql must be at most \(Self.maxCallerLength) bytes")
+        }
+        let caller = try EndpointSQL(parsing: String(trimmed))
+        if let schema = caller.names.first(where: { $0.hasPrefix("pg_temp") }) {
+            throw KeyflareError.badRequest("sql may read only the endpoint's CTEs; it names the schema \(schema)")
+        }
+        // Also refused by name, for a database whose catalog functions could not be revoked (no
+        // superuser ran migration 0020): every function that runs SQL or reads a relation given as text.
+        if let reader = caller.names.first(where: { $0.contains("to_xml") || $0 == "ts_stat" || $0 == "ts_rewrite" }) {
+            throw KeyflareError.badRequest("sql may read only the endpoint's CTEs; \(reader) reads relations named as text")
+        }
+        if Lexer(Array(trimmed.unicodeScalars)).hasUnicodeEscapedIdentifier() {
+            throw KeyflareError.badRequest("sql may not use U&\"…\" identifiers")
+        }
+        return withClause + "\n" + trimmed
+    }
+
+    /// The names in a caller's statement that a sandbox view could answer to: every word and
+    /// quoted identifier it holds, less the CTEs' names (which shadow any view of the same name).
+    /// - Parameters:
+    ///   - callerSQL: the caller's statement.
+    public func namesOutsideCTEs(in callerSQL: String) throws -> Set<String> {
+        try EndpointSQL(parsing: callerSQL).names.subtracting(cteNames)
+    }
+
+    /// Just enough of PostgreSQL's lexer to walk a `WITH` list: words, quoted identifiers, and
+    /// parentheses that skip strings, quoted identifiers, dollar quotes and comments.
+    struct Lexer {
+        let chars: [Unicode.Scalar]
+        var position = 0
+
+        init(_ chars: [Unicode.Scalar]) { self.chars = chars }
+
+        func peek() -> Unicode.Scalar? {
+            var copy = self
+            copy.skipSpace()
+            return copy.position < chars.count ? chars[copy.position] : nil
+        }
+
+        mutating func advance() {
+            skipSpace()
+            position += 1
+        }
+
+        func peekWord() -> String? {
+            var copy = self
+            return copy.word()
+        }
+
+        /// The next unquoted word, lower-cased; nil (position unchanged) when none is next.
+        mutating func word() -> String? {
+            skipSpace()
+            var end = position
+            while end < chars.count, Self.isWordPart(chars[end]), end > position || !("0"..."9").contains(chars[end]) && chars[end] != "$" {
+                end += 1
+            }
+            guard end > position else { return nil }
+            let word = String(String.UnicodeScalarView(chars[position..<end].map(Self.folded)))
+            position = end
+            return word
+        }
+
+        /// A name: a word, or a quoted identifier (exactly, `""` as `"`).
+        mutating func name() -> String? {
+            skipSpace()
+            guard position < chars.count, chars[position] == "\"" else { return word() }
+            var name = String.UnicodeScalarView()
+            var i = position + 1
+            while i < chars.count {
+                if chars[i] == "\"" {
+                    if i + 1 < chars.count, chars[i + 1] == "\"" {
+                        name.append("\"")
+                        i += 2
+                        continue
+                    }
+                    position = i + 1
+                    return String(name)
+                }
+                name.append(chars[i])
+                i += 1
+            }
+            return nil
+        }
+
+        /// From `(` past its matching `)`.
+        mutating func skipParentheses() throws {
+            skipSpace()
+            var depth = 0
+            while position < chars.count {
+                let c = chars[position]
+                switch c {
+                case "(":
+                    depth += 1
+                    position += 1
+                case ")":
+                    depth -= 1
+                    position += 1
+                    if depth == 0 { return }
+                case "'", "\"":
+                    skipQuoted(c)
+                case "-" where at(position + 1) == "-", "/" where at(position + 1) == "*":
+                    skipSpace()
+                case "$" where position == 0 || !Self.isWordPart(chars[position - 1]):
+                    skipDollarQuote()
+                default:
+                    position += 1
+                }
+            }
+            throw KeyflareError.unprocessable("the endpoint's SQL has an unclosed parenthesis")
+        }
+
+        /// Whether `U&"` opens a quoted identifier anywhere outside strings and comments.
+        func hasUnicodeEscapedIdentifier() -> Bool {
+            var copy = self
+            while copy.position < chars.count {
+                let c = chars[copy.position]
+                switch c {
+                case "u", "U":
+                    if copy.at(copy.position + 1) == "&", copy.at(copy.position + 2) == "\"" { return true }
+                    copy.position += 1
+                case "'", "\"":
+                    copy.skipQuoted(c)
+                case "-" where copy.at(copy.position + 1) == "-", "/" where copy.at(copy.position + 1) == "*":
+                    copy.skipSpace()
+                case "$" where copy.position == 0 || !Self.isWordPart(chars[copy.position - 1]):
+                    copy.skipDollarQuote()
+                default:
+                    copy.position += 1
+                }
+            }
+            return false
+        }
+
+        func at(_ i: Int) -> Unicode.Scalar? { i < chars.count ? chars[i] : nil }
+
+        /// White space and comments (block comments nest).
+        mutating func skipSpace() {
+            while position < chars.count {
+                let c = chars[position]
+                if c.properties.isWhitespace {
+                    position += 1
+                } else if c == "-", at(position + 1) == "-" {
+                    while position < chars.count, chars[position] != "\n" { position += 1 }
+                } else if c == "/", at(position + 1) == "*" {
+                    var depth = 0
+                    repeat {
+                        if chars[position] == "/", at(position + 1) == "*" {
+                            depth += 1
+                            position += 2
+                        } else if chars[position] == "*", at(position + 1) == "/" {
+                            depth -= 1
+                            position += 2
+                        } else {
+                            position += 1
+                        }
+                    } while depth > 0 && position < chars.count
+                } else {
+                    return
+                }
+            }
+        }
+
+        /// A string or quoted identifier from its opening quote; a doubled quote is one quote, and
+        /// `E'…'` strings take backslash escapes.
+        mutating func skipQuoted(_ quote: Unicode.Scalar) {
+            let backslashes = quote == "'" && position > 0 && (chars[position - 1] == "E" || chars[position - 1] == "e")
+            position += 1
+            while position < chars.count {
+                if backslashes, chars[position] == "\\" {
+                    position += 2
+                    continue
+                }
+                if chars[position] == quote {
+                    if at(position + 1) == quote {
+                        position += 2
+                        continue
+                    }
+                    position += 1
+                    return
+                }
+                position += 1
+            }
+        }
+
+        /// `$tag$…$tag$` from its first `$`; a lone `$` is just passed.
+        mutating func skipDollarQuote() {
+            var j = position + 1
+            while j < chars.count, Self.isWordPart(chars[j]), chars[j] != "$" { j += 1 }
+            guard j < chars.count, chars[j] == "$" else {
+                position += 1
+                return
+            }
+            let tag = chars[position...j]
+            var k = j + 1
+            while k + tag.count <= chars.count {
+                if chars[k] == "$", chars[k..<(k + tag.count)].elementsEqual(tag) {
+                    position = k + tag.count
+                    return
+                }
+                k += 1
+            }
+            position = chars.count
+        }
+
+        static func isWordPart(_ c: Unicode.Scalar) -> Bool {
+            c == "_" || c == "$" || ("0"..."9").contains(c) || (c.isASCII && c.properties.isAlphabetic) || !c.isASCII
+        }
+
+        static func folded(_ c: Unicode.Scalar) -> Unicode.Scalar {
+            ("A"..."Z").contains(c) ? Unicode.Scalar(c.value + 32) ?? c : c
+        }
+    }
+}
