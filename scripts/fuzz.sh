@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer targets for what parses untrusted bytes: the ingest body scanner and endpoint SQL
+# libFuzzer targets for what parses untrusted bytes: the ingest body scanner, the NDJSON splitter,
+# the BERT decoder, the syslog parser, the OTLP decoders (protobuf and JSON) and endpoint SQL
 # parameter scanning. Each target is compiled straight from the Swift files it exercises (no
 # package build, so it takes seconds), with libFuzzer and AddressSanitizer from the Swift toolchain,
 # then run for FUZZ_SECONDS (default 30) from the committed seeds in Fuzz/corpus/<target>/.
@@ -28,10 +29,14 @@ ingest=("$core/Ingest/IngestScanner.swift" "$core/Ingest/IngestBatch.swift" "$co
   "$core/Ingest/IngestRoute.swift" "$core/Errors/KeyflareError.swift" "$core/Support/RFC3339.swift")
 build ingest-body Fuzz/IngestBody/main.swift "${ingest[@]}"
 build ingest-ndjson Fuzz/IngestNDJSON/main.swift "${ingest[@]}"
+build ingest-bert Fuzz/IngestBERT/main.swift "$core/Ingest/BERTDecoder.swift" "${ingest[@]}"
+build syslog Fuzz/Syslog/main.swift "$core"/Ingest/Syslog/*.swift "${ingest[@]}"
+build otlp-protobuf Fuzz/OTLPProtobuf/main.swift "$core"/Ingest/OTLP/*.swift "${ingest[@]}"
+build otlp-json Fuzz/OTLPJSON/main.swift "$core"/Ingest/OTLP/*.swift "${ingest[@]}"
 build endpoint-sql Fuzz/EndpointSQL/main.swift "$core/Endpoints/EndpointSQL.swift" "$core/Errors/KeyflareError.swift"
 
 status=0
-for target in ingest-body ingest-ndjson endpoint-sql; do
+for target in ingest-body ingest-ndjson ingest-bert syslog otlp-protobuf otlp-json endpoint-sql; do
   # New inputs go to a scratch folder; the committed seeds are only read.
   scratch=$(mktemp -d)
   log="$artifacts/$target.log"

@@ -25,11 +25,14 @@ public struct IngestBatch: Sendable, Equatable {
     /// The body's JSON text, unchanged.
     public let json: String
     /// One per event, in order: the event's own `timestamp` when usable, else the receive time.
-    public let timestamps: [Date]
+    public private(set) var timestamps: [Date]
     /// Where the body names its source, if it does (top-level `source`, `source_name`, … members).
     public let source: IngestScanner.SourceFields
     /// What the route stores for each event (set by the route; `raw` by default).
     public var mapping: IngestMapping = .raw
+    /// A JSON object whose members are added to (and replace those of) every event before it is
+    /// mapped, such as a CloudEvent's `ce-*` headers; nil for none. Made by the server, not sent.
+    public var addedFields: String?
 
     /// How many events.
     public var count: Int { timestamps.count }
@@ -54,7 +57,9 @@ public struct IngestBatch: Sendable, Equatable {
     /// The same events, every one stamped with `date` (for integrations whose events carry no
     /// time of their own at the top level).
     public func stamped(_ date: Date) -> IngestBatch {
-        IngestBatch(shape: shape, json: json, timestamps: Array(repeating: date, count: count), source: source)
+        var copy = self
+        copy.timestamps = Array(repeating: date, count: count)
+        return copy
     }
 
     /// Parses and validates a body. All or nothing: any bad event rejects the whole request.

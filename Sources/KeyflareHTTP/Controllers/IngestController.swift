@@ -44,6 +44,7 @@ struct IngestController {
                 }
             }
         }
+        router.post("/v1/logs") { request, context -> Response in try await otlpLogs(request, context) }
     }
 
     func ingest(_ request: Request, _ context: TokenContext, route: IngestRoute) async throws -> Response {
@@ -51,30 +52,15 @@ struct IngestController {
         let query = QueryString(request)
         // As on the management routes, a parameter Keyflare does not know is refused, not ignored.
         try query.requireOnly(Self.knownParameters)
-        if Self.mediaType(request) == "application/bert" {
-            throw KeyflareError.unsupportedMediaType("BERT bodies (application/bert) are not supported yet; send JSON or NDJSON")
-        }
-        let ndjson = Self.isNDJSON(request, route: route)
-        var source: Source?
-        if let named = try Self.reference(query: query, headers: request.headers) {
-            source = try await resolve(named, context)
-            try context.token.requireIngest(into: source!.id)
-        } else if !context.token.canIngestSomewhere {
-            // Only the body could name the source, and this token may ingest nowhere: refused before
-            // the body is read, which would hold the ingest budget only to be refused after.
-            throw KeyflareError.forbidden("this token needs the ingest or ingest:source:<id> scope")
-        }
-        // The most this request can hold is taken from the budget before its body is read: a
-        // gzipped body may inflate about 1,032 times, and a body of unknown length up to the limit.
-        let reserved = Self.worstCase(request, ndjson: ndjson)
-        guard budget.take(reserved) else {
-            throw KeyflareError.unavailable("the ingest queue is full; retry in a moment (nothing was stored)")
-        }
+        let encoding = try Self.encoding(request, route: route)
+        var source = try await namedSource(query: query, request: request, context)
+        let (reserved, outputLimit) = Self.worstCase(request, growth: encoding.growth)
+        guard budget.take(reserved) else { throw Self.queueFull }
         defer { budget.give(reserved) }
         let body = try await readBody(request)
         // Parsed in place: no copy of the body is made until it is known to be acceptable.
         var batch = try body.withUnsafeReadableBytes { bytes in
-            ndjson ? try IngestBatch.parseNDJSON(bytes, receivedAt: receivedAt) : try IngestBatch.parse(bytes, receivedAt: receivedAt)
+            try Self.parse(bytes, encoding: encoding, outputLimit: outputLimit, receivedAt: receivedAt)
         }
         if source == nil {
             guard let named = try Self.reference(body: batch.source) else {
@@ -85,21 +71,151 @@ struct IngestController {
             try context.token.requireIngest(into: source!.id)
         }
         if !route.eventTimestamps { batch = batch.stamped(receivedAt) }
+        if route.cloudEvent { batch = try Self.withCloudEvent(batch, request.headers, receivedAt: receivedAt) }
         batch.mapping = route.mapping
-        do {
-            try await committer.insert(batch, sourceID: source!.id, accountID: context.token.accountID)
-        } catch let error as KeyflareError where error.status == .notFound {
-            sourceCache.forget(id: source!.id, accountID: context.token.accountID)
-            throw error
-        }
+        try await store(batch, in: source!, context)
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.logged))
     }
 
-    /// `application/x-ndjson` on any route; `text/plain` where the route says so (Cloudflare Logpush).
-    static func isNDJSON(_ request: Request, route: IngestRoute) -> Bool {
-        let type = mediaType(request)
-        return type == "application/x-ndjson" || (route.textIsNDJSON && type == "text/plain")
+    /// `POST /v1/logs`: an OTLP/HTTP logs export (protobuf or JSON, optionally gzipped) into the
+    /// source named by `X-Source` or the query string. Each log record becomes one event; records
+    /// that cannot be stored are counted in the answer's `partial_success`, as OTLP asks.
+    func otlpLogs(_ request: Request, _ context: TokenContext) async throws -> Response {
+        let receivedAt = Date()
+        let query = QueryString(request)
+        try query.requireOnly(Self.knownParameters)
+        let protobuf: Bool
+        switch Self.mediaType(request) {
+        case "application/x-protobuf", "application/protobuf": protobuf = true
+        case "application/json": protobuf = false
+        default:
+            throw KeyflareError.unsupportedMediaType("OTLP/HTTP bodies are application/x-protobuf or application/json")
+        }
+        guard let named = try Self.reference(query: query, headers: request.headers) else {
+            throw KeyflareError.badRequest("no source given: use the X-Source header, ?source=<id> or ?source_name=<name>")
+        }
+        let source = try await resolve(named, context)
+        try context.token.requireIngest(into: source.id)
+        let (reserved, outputLimit) = Self.worstCase(request, growth: .otlp)
+        guard budget.take(reserved) else { throw Self.queueFull }
+        defer { budget.give(reserved) }
+        let body = try await readBody(request)
+        let (batch, decoded) = try body.withUnsafeReadableBytes { bytes -> (IngestBatch?, OTLPLogs.Decoded) in
+            let decoded = protobuf ? try OTLPLogs.decodeProtobuf(bytes, limit: outputLimit) : try OTLPLogs.decodeJSON(bytes, limit: outputLimit)
+            guard decoded.events > 0 else { return (nil, decoded) }
+            return (try decoded.json.withUnsafeBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }, decoded)
+        }
+        if let batch { try await store(batch, in: source, context) }
+        let answer = protobuf
+            ? OTLPLogs.responseProtobuf(rejected: decoded.rejected, message: decoded.rejectionMessage)
+            : OTLPLogs.responseJSON(rejected: decoded.rejected, message: decoded.rejectionMessage)
+        return Response(
+            status: .ok, headers: [.contentType: protobuf ? "application/x-protobuf" : "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+    }
+
+    static let queueFull = KeyflareError.unavailable("the ingest queue is full; retry in a moment (nothing was stored)")
+
+    /// The source the query string or a header names, resolved and checked against the token's
+    /// scopes before the body is read; nil when only the body can name it.
+    private func namedSource(query: QueryString, request: Request, _ context: TokenContext) async throws -> Source? {
+        if let named = try Self.reference(query: query, headers: request.headers) {
+            let source = try await resolve(named, context)
+            try context.token.requireIngest(into: source.id)
+            return source
+        }
+        // Only the body could name the source, and this token may ingest nowhere: refused before
+        // the body is read, which would hold the ingest budget only to be refused after.
+        guard context.token.canIngestSomewhere else {
+            throw KeyflareError.forbidden("this token needs the ingest or ingest:source:<id> scope")
+        }
+        return nil
+    }
+
+    private func store(_ batch: IngestBatch, in source: Source, _ context: TokenContext) async throws {
+        do {
+            try await committer.insert(batch, sourceID: source.id, accountID: context.token.accountID)
+        } catch let error as KeyflareError where error.status == .notFound {
+            sourceCache.forget(id: source.id, accountID: context.token.accountID)
+            throw error
+        }
+    }
+
+    /// How a request's body is encoded.
+    enum BodyEncoding: Equatable {
+        case json
+        case ndjson
+        case bert
+        case syslog(heroku: Bool)
+
+        /// How much memory reading it may take beyond the body itself.
+        var growth: Growth {
+            switch self {
+            case .json: .none
+            case .ndjson: .ndjson
+            case .bert, .syslog: .converted
+            }
+        }
+    }
+
+    /// What a body becomes before it is stored, for the memory it is given.
+    enum Growth {
+        /// Parsed in place.
+        case none
+        /// Copied into one JSON array.
+        case ndjson
+        /// Converted into JSON text of events (BERT, syslog).
+        case converted
+        /// Converted, with one resource's and one scope's JSON held beside the events (OTLP).
+        case otlp
+    }
+
+    /// The body's encoding, from its `Content-Type` and what the route reads.
+    static func encoding(_ request: Request, route: IngestRoute) throws -> BodyEncoding {
+        switch (mediaType(request), route.format) {
+        case ("application/x-ndjson", _), ("text/plain", .textIsNDJSON): return .ndjson
+        case ("application/bert", _): return .bert
+        case ("application/logplex-1", .syslog(let heroku)): return .syslog(heroku: heroku)
+        case ("application/logplex-1", _):
+            throw KeyflareError.unsupportedMediaType("application/logplex-1 is read on /logplex, /syslog and /syslogs only")
+        default: return .json
+        }
+    }
+
+    /// The body parsed as its encoding says; converted formats become JSON text of events first,
+    /// of at most `outputLimit` bytes, and are then checked as any JSON body is.
+    static func parse(_ bytes: UnsafeRawBufferPointer, encoding: BodyEncoding, outputLimit: Int, receivedAt: Date) throws -> IngestBatch {
+        let json: [UInt8]
+        switch encoding {
+        case .json: return try IngestBatch.parse(bytes, receivedAt: receivedAt)
+        case .ndjson: return try IngestBatch.parseNDJSON(bytes, receivedAt: receivedAt)
+        case .bert: json = try BERTDecoder.json(from: bytes, limit: outputLimit)
+        case .syslog(let heroku):
+            json = try SyslogParser.json(from: bytes, dialect: heroku ? .heroku : .rfc5424, limit: outputLimit).json
+        }
+        return try json.withUnsafeBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }
+    }
+
+    /// A CloudEvent's `ce-*` headers (binary content mode) added to every event, as Logflare does:
+    /// `cloud_event` holds them all (dashes as underscores), `timestamp` is `ce-time`, which is also
+    /// the events' time when it is a valid RFC 3339 time.
+    static func withCloudEvent(_ batch: IngestBatch, _ headers: HTTPFields, receivedAt: Date) throws -> IngestBatch {
+        var attributes: [String: String] = [:]
+        for field in headers {
+            let name = field.name.canonicalName
+            guard name.hasPrefix("ce-"), name.count > 3 else { continue }
+            attributes[String(name.dropFirst(3)).replacingOccurrences(of: "-", with: "_")] = field.value
+        }
+        var added: [String: Any] = ["cloud_event": attributes]
+        var stamped = batch
+        if let time = attributes["time"] {
+            added["timestamp"] = time
+            stamped = batch.stamped(RFC3339.parse(time) ?? receivedAt)
+        }
+        let data = try JSONSerialization.data(withJSONObject: added, options: [.sortedKeys])
+        stamped.addedFields = String(decoding: data, as: UTF8.self)
+        return stamped
     }
 
     /// The `Content-Type` without its parameters, lower-cased.
@@ -107,21 +223,35 @@ struct IngestController {
         request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    /// The most memory a request's body can take: what is sent, plus what it inflates to, plus the
-    /// JSON array an NDJSON body is turned into.
-    static func worstCase(_ request: Request, ndjson: Bool = false) -> Int {
+    /// The most memory a request's body can take, taken from the budget before it is read: what is
+    /// sent (a body of unknown length up to the limit), plus what gzip inflates it to (about 1,032
+    /// times at most), plus for other encodings than JSON the JSON text it is turned into and its
+    /// copy as a `String`. Converted formats grow by a bounded factor per byte (BERT's one-byte
+    /// `[]`, protobuf's tags; OTLP copies a record's resource and scope into it), so their output is
+    /// limited to 64 times the decoded body (and 10 MiB), which is also what they may produce.
+    static func worstCase(_ request: Request, growth: Growth = .none) -> (reserved: Int, outputLimit: Int) {
         let limit = IngestBatch.maxBodyBytes
-        let sent = request.headers[.contentLength].flatMap { Int($0) }.map { min($0, limit) } ?? limit
-        let decoded: Int
+        let sent = request.headers[.contentLength].flatMap { Int($0) }.map { min(max($0, 0), limit) } ?? limit
+        var decoded = sent
+        var total = sent
         switch request.headers[.contentEncoding]?.lowercased().trimmingCharacters(in: .whitespaces) {
         case nil, "", "identity":
-            decoded = sent
+            break
         default:
             let (inflated, overflow) = sent.multipliedReportingOverflow(by: 1_032)
             decoded = overflow ? limit : min(inflated, limit)
-            return sent + decoded + (ndjson ? 2 * decoded : 0)
+            total += decoded
         }
-        return sent + (ndjson ? 2 * decoded : 0)
+        switch growth {
+        case .none:
+            return (total, limit)
+        case .ndjson:
+            return (total + 2 * decoded, limit)
+        case .converted, .otlp:
+            let (grown, overflow) = decoded.multipliedReportingOverflow(by: 64)
+            let output = overflow ? limit : min(grown, limit)
+            return (total + (growth == .otlp ? 4 : 2) * output, output)
+        }
     }
 
     /// The source named by the query string (names first, then ids, as Logflare orders them), else

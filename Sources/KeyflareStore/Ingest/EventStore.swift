@@ -34,6 +34,7 @@ public struct EventStore: Sendable {
         var sources: [UUID] = []
         var shapes: [String] = []
         var mappings: [String] = []
+        var added: [String] = []  // "" for none
         var offsets: [Int] = []
         var timestamps: [Date] = []
         var documents = "["
@@ -42,24 +43,35 @@ public struct EventStore: Sendable {
             sources.append(item.sourceID)
             shapes.append(item.batch.shape.rawValue)
             mappings.append(item.batch.mapping.rawValue)
+            added.append(item.batch.addedFields ?? "")
             offsets.append(timestamps.count)
             timestamps += item.batch.timestamps
             if i > 0 { documents += "," }
             documents += item.batch.json
         }
         documents += "]"
-        // Each event is mapped as its route asks (IngestMapping), then its message is picked from
-        // `event_message`, `message` or `log_entry`, the first that is a string.
+        // Each event gets its request's added fields, is mapped as its route asks (IngestMapping;
+        // the integrations' functions are in migrations/0019_ingest_mappings.sql), then its message
+        // is picked from `event_message`, `message` or `log_entry`, the first that is a string.
         try await pool.query(
             """
             WITH requests AS (
-                SELECT * FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(shapes)::text[], \(mappings)::text[], \(offsets)::int[])
-                    WITH ORDINALITY AS r (account_id, source_id, shape, mapping, ts_offset, n)
+                SELECT * FROM unnest(\(accounts)::uuid[], \(sources)::uuid[], \(shapes)::text[], \(mappings)::text[], \(offsets)::int[],
+                                     \(added)::text[])
+                    WITH ORDINALITY AS r (account_id, source_id, shape, mapping, ts_offset, added, n)
             ), documents AS (
                 SELECT d.doc, d.n FROM jsonb_array_elements(\(documents)::jsonb) WITH ORDINALITY AS d (doc, n)
+            ), sent AS (
+                SELECT r.account_id, r.source_id, r.mapping, (\(timestamps)::timestamptz[])[r.ts_offset + e.i] AS ts,
+                       CASE WHEN r.added = '' THEN e.value ELSE e.value || r.added::jsonb END AS value
+                FROM requests r
+                JOIN documents d ON d.n = r.n
+                CROSS JOIN LATERAL jsonb_array_elements(
+                    CASE r.shape WHEN 'batch' THEN d.doc -> 'batch' WHEN 'single' THEN jsonb_build_array(d.doc) ELSE d.doc END
+                ) WITH ORDINALITY AS e (value, i)
             ), mapped AS (
-                SELECT r.account_id, r.source_id, (\(timestamps)::timestamptz[])[r.ts_offset + e.i] AS ts,
-                       CASE r.mapping
+                SELECT e.account_id, e.source_id, e.ts,
+                       CASE e.mapping
                            WHEN 'generic_json' THEN jsonb_build_object('message', e.value::text, 'metadata', e.value)
                            WHEN 'vector' THEN CASE
                                WHEN e.value ? 'timestamp' AND e.value ? 'message' THEN
@@ -71,13 +83,13 @@ public struct EventStore: Sendable {
                                    jsonb_build_object('message', (e.value - 'timestamp')::text, 'metadata', e.value - 'timestamp',
                                                       'timestamp', e.value -> 'timestamp')
                                ELSE e.value END
+                           WHEN 'vercel' THEN keyflare_ingest.vercel(e.value)
+                           WHEN 'netlify' THEN keyflare_ingest.netlify(e.value)
+                           WHEN 'github' THEN keyflare_ingest.github(e.value)
+                           WHEN 'typecasts' THEN keyflare_ingest.typecast(e.value)
                            ELSE e.value
                        END AS body
-                FROM requests r
-                JOIN documents d ON d.n = r.n
-                CROSS JOIN LATERAL jsonb_array_elements(
-                    CASE r.shape WHEN 'batch' THEN d.doc -> 'batch' WHEN 'single' THEN jsonb_build_array(d.doc) ELSE d.doc END
-                ) WITH ORDINALITY AS e (value, i)
+                FROM sent e
             )
             INSERT INTO events (account_id, source_id, "timestamp", event_message, body)
             SELECT account_id, source_id, ts,
