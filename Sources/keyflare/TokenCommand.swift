@@ -12,7 +12,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "List, create, revoke and roll an account's access tokens; generate one offline for seeding.",
-        subcommands: [List.self, Create.self, Import.self, Revoke.self, Roll.self, Generate.self]
+        subcommands: [List.self, Create.self, Import.self, Revoke.self, Disable.self, Enable.self, Roll.self, Generate.self]
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -154,6 +154,34 @@ struct TokenCommand: AsyncParsableCommand {
                 guard let token else { throw KeyflareError.notFound("the account has no token with this id") }
                 try common.output([(token, nil)], single: true)
             }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a token on every instance, keeping its settings and history (undo with enable).")
+        @OptionGroup var common: Common
+        @Argument(help: "The token id.") var id: String
+
+        func run() async throws { try await TokenCommand.toggle(disabled: true, id: id, common: common) }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled token again, on every instance.")
+        @OptionGroup var common: Common
+        @Argument(help: "The token id.") var id: String
+
+        func run() async throws { try await TokenCommand.toggle(disabled: false, id: id, common: common) }
+    }
+
+    static func toggle(disabled: Bool, id: String, common: Common) async throws {
+        try await reportingFailures {
+            guard let tokenID = UUID(uuidString: id) else { throw ValidationError("the token id must be a UUID") }
+            let token = try await common.withStores {
+                try await $0.setDisabled(disabled, id: tokenID, accountID: common.accountID, actor: .operator)
+            }
+            guard let token else { throw KeyflareError.notFound("the account has no token with this id") }
+            try common.output([(token, nil)], single: true)
         }
     }
 

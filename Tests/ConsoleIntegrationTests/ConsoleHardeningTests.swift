@@ -216,8 +216,11 @@ import Testing
                 }
                 #expect(statuses.count == 80)
                 #expect(statuses.filter { $0 == .unauthorized }.count <= SessionStore.maxFailuresPerEmail)
-                #expect(statuses.filter { $0 == .tooManyRequests }.count >= 80 - SessionStore.maxFailuresPerEmail)
-                #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests })
+                // On a loaded machine a request may also wait past the small pool's acquire timeout
+                // (503): refused before any password check, as a 429 is.
+                let refused = statuses.filter { $0 == .tooManyRequests || $0 == .serviceUnavailable }
+                #expect(refused.count >= 80 - SessionStore.maxFailuresPerEmail, "\(statuses)")
+                #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests || $0 == .serviceUnavailable }, "\(statuses)")
             }
         }
         // Each password check that ran left one audit row.

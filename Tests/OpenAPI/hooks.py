@@ -1,10 +1,10 @@
 """schemathesis hooks for scripts/api-fuzz.sh.
 
-The fuzzer may revoke, roll or delete anything it finds, but not what the run stands on: the tokens
+The fuzzer may revoke, roll, disable, restrict or delete anything it finds, but not what the run stands on: the tokens
 it authenticates with, the source its ingest cases write to and the endpoint its query cases run.
 Once those are gone every later case is a 401 or a 404 and the run tests nothing more. Listing them
 hands the fuzzer their ids, so a DELETE or a roll aimed at one is aimed at an id that cannot exist
-instead (answered 404 like any other unknown id). Reads and renames still reach them.
+instead (answered 404 like any other unknown id). Reads still reach them.
 """
 
 import os
@@ -18,6 +18,11 @@ NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 @schemathesis.hook
 def before_call(context, case, kwargs):
     parameters = case.path_parameters or {}
-    destructive = case.method.upper() == "DELETE" or case.path.endswith("/roll")
+    # Disabling a token, or limiting where it may be used from, locks the run out as surely.
+    destructive = (
+        case.method.upper() in ("DELETE", "PATCH")
+        or case.path.endswith("/roll")
+        or case.path.endswith("/disable")
+    )
     if destructive and parameters.get("id") in PROTECTED:
         parameters["id"] = NO_SUCH_ID

@@ -24,6 +24,10 @@ public struct AccessToken: Sendable, Equatable {
     public let requestsToday: Int
     /// `keyflare` for Keyflare's own format, `imported` for a token of another format.
     public let format: Format
+    /// When it was disabled, if it is.
+    public let disabledAt: Date?
+    /// Where it may be used from.
+    public let restrictions: TokenRestrictions
 
     /// Where a token's secret came from.
     public enum Format: String, Sendable {
@@ -44,10 +48,16 @@ public struct AccessToken: Sendable, Equatable {
     ///   - revokedAt: revocation time, if any.
     ///   - lastUsedAt: last use, if known.
     ///   - requestsToday: requests in the current UTC day.
+    ///   - format: where the secret came from.
+    ///   - disabledAt: when it was disabled, if it is.
+    ///   - restrictions: where it may be used from.
     public init(
         id: UUID, accountID: UUID, description: String, scopes: [Scope], hint: String, createdAt: Date,
-        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0, format: Format = .keyflare
+        expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0, format: Format = .keyflare,
+        disabledAt: Date? = nil, restrictions: TokenRestrictions = .none
     ) {
+        self.disabledAt = disabledAt
+        self.restrictions = restrictions
         self.id = id
         self.accountID = accountID
         self.description = description

@@ -52,6 +52,8 @@ public enum TokenRejection {
     public static let revoked = KeyflareError.unauthorized("access token has been revoked")
     /// Past its expiry.
     public static let expired = KeyflareError.unauthorized("access token has expired")
+    /// Disabled by its account (it can be enabled again).
+    public static let disabled = KeyflareError.unauthorized("access token is disabled")
     /// This client address has failed too many verifications lately; cached tokens still work.
     public static let tooManyFailures = KeyflareError.tooManyRequests(
         "too many failed token verifications from this address; wait a minute and try again")

@@ -10,17 +10,21 @@ public struct VerifiedToken: Sendable, Equatable {
     public let scopes: [Scope]
     /// When the token stops working, if ever.
     public let expiresAt: Date?
+    /// Where it may be used from (networks, web origins).
+    public let restrictions: TokenRestrictions
 
     /// - Parameters:
     ///   - tokenID: token id.
     ///   - accountID: owning account.
     ///   - scopes: canonical scopes.
     ///   - expiresAt: expiry, if any.
-    public init(tokenID: UUID, accountID: UUID, scopes: [Scope], expiresAt: Date?) {
+    ///   - restrictions: where it may be used from.
+    public init(tokenID: UUID, accountID: UUID, scopes: [Scope], expiresAt: Date?, restrictions: TokenRestrictions = .none) {
         self.tokenID = tokenID
         self.accountID = accountID
         self.scopes = scopes
         self.expiresAt = expiresAt
+        self.restrictions = restrictions
     }
 
     /// Public or private.

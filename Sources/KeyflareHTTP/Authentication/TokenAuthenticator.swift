@@ -20,9 +20,40 @@ struct TokenAuthenticator: RouterMiddleware {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
         let token = try await verify(presented, from: context)
-        usage.record(token.tokenID)
         context.token = token
-        return try await next(request, context)
+        // Most tokens are unrestricted: one isEmpty check, and no header is read.
+        guard !token.restrictions.isEmpty else {
+            usage.record(token.tokenID)
+            return try await next(request, context)
+        }
+        let origin = Self.origin(of: request)
+        let named = token.restrictions.allowedOrigins.isEmpty ? nil : Self.corsOrigin(for: origin, token.restrictions)
+        do {
+            try token.restrictions.check(clientIP: context.clientIP, origin: origin)
+            usage.record(token.tokenID)
+            var response = try await next(request, context)
+            if let named { response.headers[.accessControlAllowOrigin] = named }
+            return response
+        } catch let error as KeyflareError where named != nil {
+            // Rendered here so that the CORS answer names only an allowed origin, errors included.
+            var response = try error.response(from: request, context: context)
+            response.headers[.accessControlAllowOrigin] = named
+            return response
+        }
+    }
+
+    /// The request's browser origin: `Origin`, else the origin of `Referer`.
+    static func origin(of request: Request) -> String? {
+        if let origin = request.headers[.origin], !origin.isEmpty { return origin }
+        return request.headers[.referer].flatMap(TokenRestrictions.origin(ofReferer:))
+    }
+
+    /// What `Access-Control-Allow-Origin` says for a token with an origin list: the request's
+    /// origin when it is allowed, else the first exact allowed origin (or `null`), so that a page
+    /// from anywhere else cannot read the answer.
+    static func corsOrigin(for origin: String?, _ restrictions: TokenRestrictions) -> String {
+        if let origin, restrictions.allows(origin: origin) { return origin }
+        return restrictions.allowedOrigins.first { !$0.wildcard }?.description ?? "null"
     }
 
     /// Verifies, timing the verification alone (accepted or not), never the rest of the request.

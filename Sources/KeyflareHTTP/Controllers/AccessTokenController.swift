@@ -16,9 +16,13 @@ struct AccessTokenController {
         let scopes: [String]?
         let expiresAt: String?
         let expiresIn: Int?
+        let allowedIPs: [String]?
+        let allowedOrigins: [String]?
+        let requireOrigin: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case description, scopes, expiresAt = "expires_at", expiresIn = "expires_in"
+            case allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins", requireOrigin = "require_origin"
         }
 
         init(from decoder: any Decoder) throws {
@@ -35,11 +39,41 @@ struct AccessTokenController {
             }
             expiresAt = try c.decodeIfPresent(String.self, forKey: .expiresAt)
             expiresIn = try c.decodeIfPresent(Int.self, forKey: .expiresIn)
+            allowedIPs = try c.decodeIfPresent([String].self, forKey: .allowedIPs)
+            allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins)
+            requireOrigin = try c.decodeIfPresent(Bool.self, forKey: .requireOrigin)
+        }
+
+        /// The restrictions asked for, validated (422 naming a bad entry).
+        func restrictions() throws -> TokenRestrictions {
+            try TokenRestrictions(parsing: allowedIPs ?? [], allowedOrigins: allowedOrigins ?? [], requireOrigin: requireOrigin ?? false)
         }
 
         /// The expiry asked for, checked by the shared rules.
         func expiry(now: Date = Date()) throws -> Date? {
             try TokenExpiry.resolve(expiresAt: expiresAt, expiresIn: expiresIn, now: now)
+        }
+    }
+
+    /// `PATCH /api/access-tokens/{id}` body: every field optional, a list replaces the old one.
+    struct UpdateRequest: RequestFields {
+        static let fields = names(CodingKeys.self)
+        let description: String?
+        let allowedIPs: [String]?
+        let allowedOrigins: [String]?
+        let requireOrigin: Bool?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case description, allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins", requireOrigin = "require_origin"
+        }
+
+        /// The restrictions after this change, or nil when it changes none.
+        func restrictions(over current: TokenRestrictions) throws -> TokenRestrictions? {
+            guard allowedIPs != nil || allowedOrigins != nil || requireOrigin != nil else { return nil }
+            return try TokenRestrictions(
+                parsing: allowedIPs ?? current.allowedIPs.map(\.description),
+                allowedOrigins: allowedOrigins ?? current.allowedOrigins.map(\.description),
+                requireOrigin: requireOrigin ?? current.requireOrigin)
         }
     }
 
@@ -142,7 +176,7 @@ struct AccessTokenController {
             let description = (body.description ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let (token, secret) = try await tokens.create(
                 accountID: context.token.accountID, description: description, scopes: scopes,
-                expiresAt: try body.expiry(), actor: context.actor(request)
+                expiresAt: try body.expiry(), actor: context.actor(request), restrictions: try body.restrictions()
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }
@@ -176,6 +210,34 @@ struct AccessTokenController {
                 throw Self.notFound
             }
             return Response(status: .noContent)
+        }
+        group.patch("/access-tokens/:id") { request, context -> Response in
+            try QueryString(request).requireOnly([])
+            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+            guard let current = try await tokens.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
+            try context.token.requireManagement()
+            let body = try await RequestBody.decode(UpdateRequest.self, from: request)
+            guard (body.description ?? "").unicodeScalars.count <= AccessToken.maxDescriptionLength else {
+                throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
+            }
+            guard let updated = try await tokens.update(
+                id: id, accountID: context.token.accountID,
+                description: body.description.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
+                restrictions: try body.restrictions(over: current.restrictions), actor: context.actor(request)
+            ) else { throw Self.notFound }
+            return try JSONResponse.make(TokenJSON(token: updated, secret: nil))
+        }
+        for (action, disabled) in [("disable", true), ("enable", false)] {
+            group.post(RouterPath("/access-tokens/:id/\(action)")) { request, context -> Response in
+                try QueryString(request).requireOnly([])
+                let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+                guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
+                try context.token.requireManagement()
+                guard let token = try await tokens.setDisabled(
+                    disabled, id: id, accountID: context.token.accountID, actor: context.actor(request))
+                else { throw Self.notFound }
+                return try JSONResponse.make(TokenJSON(token: token, secret: nil))
+            }
         }
         group.post("/access-tokens/:id/roll") { request, context -> Response in
             try QueryString(request).requireOnly([])

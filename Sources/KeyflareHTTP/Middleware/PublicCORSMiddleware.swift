@@ -37,8 +37,9 @@ struct PublicCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
+    /// `*`, unless the token's origin list already named one origin (`TokenAuthenticator`).
     private func addHeaders(_ headers: inout HTTPFields) {
-        headers[.accessControlAllowOrigin] = "*"
+        if headers[.accessControlAllowOrigin] == nil { headers[.accessControlAllowOrigin] = "*" }
         headers[.vary] = "Origin"
     }
 }

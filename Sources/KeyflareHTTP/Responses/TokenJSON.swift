@@ -18,7 +18,8 @@ public struct TokenJSON: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
         case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
-        case format
+        case format, disabledAt = "disabled_at", allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins"
+        case requireOrigin = "require_origin"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -35,6 +36,10 @@ public struct TokenJSON: Encodable, Sendable {
         try c.encode(token.lastUsedAt, forKey: .lastUsedAt)
         try c.encode(token.requestsToday, forKey: .requestsToday)
         try c.encode(token.format.rawValue, forKey: .format)
+        try c.encode(token.disabledAt, forKey: .disabledAt)
+        try c.encode(token.restrictions.allowedIPs.map(\.description), forKey: .allowedIPs)
+        try c.encode(token.restrictions.allowedOrigins.map(\.description), forKey: .allowedOrigins)
+        try c.encode(token.restrictions.requireOrigin, forKey: .requireOrigin)
         if let secret { try c.encode(secret, forKey: .secret) }
     }
 }

@@ -17,12 +17,13 @@ public struct AccessTokenStore: Sendable {
     /// Token columns, read from `access_tokens t`, with today's flushed request count.
     static let columns: Query = """
         t.id, t.account_id, t.description, t.scopes, t.hint, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
-        t.format, coalesce((SELECT u.requests FROM token_usage_daily u
+        t.format, t.disabled_at, t.allowed_ips::text[] AS allowed_ips, t.allowed_origins, t.require_origin,
+        coalesce((SELECT u.requests FROM token_usage_daily u
                   WHERE u.token_id = t.id AND u.day = (now() AT TIME ZONE 'UTC')::date), 0) AS requests_today
         """
     static let insertedColumns: Query = """
         id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, format,
-        0 AS requests_today
+        disabled_at, allowed_ips::text[] AS allowed_ips, allowed_origins, require_origin, 0 AS requests_today
         """
 
     /// Creates a token and returns it with its secret, the only time the secret exists outside the
@@ -33,12 +34,14 @@ public struct AccessTokenStore: Sendable {
     ///   - scopes: canonical scopes.
     ///   - expiresAt: optional expiry, which must be in the future.
     ///   - actor: who is creating it, for the audit log.
-    public func create(accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor)
-        async throws -> (AccessToken, String)
-    {
+    ///   - restrictions: where it may be used from.
+    public func create(
+        accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
+        restrictions: TokenRestrictions = .none
+    ) async throws -> (AccessToken, String) {
         try await pool.withTransaction { connection in
             try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
-                            expiresAt: expiresAt, actor: actor)
+                            expiresAt: expiresAt, actor: actor, restrictions: restrictions)
         }
     }
 
@@ -70,7 +73,8 @@ public struct AccessTokenStore: Sendable {
     /// `imported` gives the secret of a token of another format (`TokenFormat.isImportable`).
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
-                       seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil) throws -> (AccessToken, String)
+                       seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil,
+                       restrictions: TokenRestrictions = .none) throws -> (AccessToken, String)
     {
         guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }
         guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
@@ -94,10 +98,12 @@ public struct AccessTokenStore: Sendable {
         let digest = TokenFormat.digest(of: secret)
         let row = try connection.execute(
             """
-            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format)
+            INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format,
+                                       allowed_ips, allowed_origins, require_origin)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
                     \(format == .imported && secret.utf8.count < 32 ? "****" : TokenFormat.hint(of: secret)), \(expiresAt),
-                    \(seeded?.kind.rawValue), \(format.rawValue))
+                    \(seeded?.kind.rawValue), \(format.rawValue), \(restrictions.allowedIPs.map(\.description))::cidr[],
+                    \(restrictions.allowedOrigins.map(\.description))::text[], \(restrictions.requireOrigin))
             ON CONFLICT (token_hash) DO NOTHING
             RETURNING \(insertedColumns)
             """
@@ -225,7 +231,7 @@ public struct AccessTokenStore: Sendable {
                 ?? old.expiresAt.map { now.addingTimeInterval($0.timeIntervalSince(old.createdAt)) }
             let (new, secret) = try Self.create(
                 on: connection, accountID: accountID, description: old.description, scopes: old.scopes, expiresAt: expiresAt,
-                actor: actor, checkResources: false
+                actor: actor, checkResources: false, restrictions: old.restrictions
             )
             let updated = try connection.execute(
                 graceSeconds == 0
@@ -246,15 +252,96 @@ public struct AccessTokenStore: Sendable {
     public func lookup(digest: TokenDigest) async throws -> TokenRecord? {
         guard let row = try await pool.query(
             """
-            SELECT id, account_id, scopes, expires_at, revoked_at FROM access_tokens
+            SELECT id, account_id, scopes, expires_at, revoked_at, disabled_at, allowed_ips::text[] AS allowed_ips,
+                   allowed_origins, require_origin
+            FROM access_tokens
             WHERE token_hash = decode(\(digest.hex), 'hex')
             """
         ).first else { return nil }
         let token = VerifiedToken(
             tokenID: try row.decode("id"), accountID: try row.decode("account_id"),
-            scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at")
+            scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at"),
+            restrictions: try Self.restrictions(row)
         )
-        return TokenRecord(token: token, revokedAt: try row.decodeIfPresent("revoked_at"))
+        return TokenRecord(token: token, revokedAt: try row.decodeIfPresent("revoked_at"), disabledAt: try row.decodeIfPresent("disabled_at"))
+    }
+
+    /// A row's restrictions. Stored values were checked before they were stored; one that no longer
+    /// parses (an operator's SQL) is dropped from its list, and a list that loses every entry
+    /// allows nothing rather than everything.
+    static func restrictions(_ row: Row) throws -> TokenRestrictions {
+        let ips = try row.decode("allowed_ips", as: [String].self)
+        let origins = try row.decode("allowed_origins", as: [String].self)
+        let requireOrigin: Bool = try row.decode("require_origin")
+        if ips.isEmpty && origins.isEmpty && !requireOrigin { return .none }
+        var blocks = ips.compactMap { CIDR($0) }
+        // cidr prints a one-address block with its prefix; CIDR reads both forms.
+        if blocks.isEmpty && !ips.isEmpty { blocks = [CIDR("0.0.0.0/32")!] }
+        var patterns = origins.compactMap { try? OriginPattern(parsing: $0) }
+        if patterns.isEmpty && !origins.isEmpty { patterns = [try OriginPattern(parsing: "invalid://invalid.invalid")] }
+        return TokenRestrictions(allowedIPs: blocks, allowedOrigins: patterns, requireOrigin: requireOrigin)
+    }
+
+    /// Disables a token (refused with 401 "access token is disabled" until enabled) or enables it
+    /// again; its settings, usage and audit history stay. Doing what is already done records nothing.
+    /// - Parameters:
+    ///   - disabled: true to disable, false to enable.
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
+    /// - Returns: the token as it now stands; nil when the account has no such token.
+    public func setDisabled(_ disabled: Bool, id: UUID, accountID: UUID, actor: AuditActor) async throws -> AccessToken? {
+        try await pool.withTransaction { connection in
+            guard let row = try connection.execute(
+                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
+            ).first else { return nil }
+            let token = try Self.decode(row)
+            if token.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; it cannot be disabled or enabled") }
+            guard (token.disabledAt != nil) != disabled else { return token }
+            let updated = try connection.execute(
+                disabled
+                    ? "UPDATE access_tokens t SET disabled_at = now() WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
+                    : "UPDATE access_tokens t SET disabled_at = NULL WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
+            ).first!
+            try AuditStore.record(
+                disabled ? .tokenDisabled : .tokenEnabled, accountID: accountID, actor: actor, targetType: "token", targetID: id,
+                on: connection)
+            return try Self.decode(updated)
+        }
+    }
+
+    /// Changes a token's description and where it may be used from; nil fields stay as they are.
+    /// - Parameters:
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    ///   - description: new description.
+    ///   - restrictions: new restrictions.
+    ///   - actor: who, for the audit log.
+    /// - Returns: the token as it now stands; nil when the account has no such token.
+    public func update(
+        id: UUID, accountID: UUID, description: String?, restrictions: TokenRestrictions?, actor: AuditActor
+    ) async throws -> AccessToken? {
+        if let description, description.unicodeScalars.count > AccessToken.maxDescriptionLength {
+            throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
+        }
+        return try await pool.withTransaction { connection in
+            guard let row = try connection.execute(
+                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
+            ).first else { return nil }
+            let token = try Self.decode(row)
+            if token.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; create a new one instead") }
+            let r = restrictions ?? token.restrictions
+            let updated = try connection.execute(
+                """
+                UPDATE access_tokens t SET description = \(description ?? token.description),
+                    allowed_ips = \(r.allowedIPs.map(\.description))::cidr[], allowed_origins = \(r.allowedOrigins.map(\.description))::text[],
+                    require_origin = \(r.requireOrigin)
+                WHERE t.id = \(id) RETURNING \(Self.insertedColumns)
+                """
+            ).first!
+            try AuditStore.record(.tokenUpdated, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            return try Self.decode(updated)
+        }
     }
 
     static func scopes(_ row: Row) throws -> [Scope] {
@@ -280,7 +367,8 @@ public struct AccessTokenStore: Sendable {
             createdAt: try row.decode("created_at"), expiresAt: try row.decodeIfPresent("expires_at"),
             revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
             requestsToday: try row.decode("requests_today"),
-            format: AccessToken.Format(rawValue: try row.decode("format")) ?? .keyflare
+            format: AccessToken.Format(rawValue: try row.decode("format")) ?? .keyflare,
+            disabledAt: try row.decodeIfPresent("disabled_at"), restrictions: try restrictions(row)
         )
     }
 }

@@ -60,6 +60,19 @@ struct TokenPages {
             _ = try await tokens.revoke(id: token.id, accountID: context.session.accountID, actor: context.actor(request))
             return Page.redirect(Self.path + "?done=revoked")
         }
+        // Disable and enable: reversible, on every instance within one notification delivery.
+        for (action, disabled) in [("disable", true), ("enable", false)] {
+            group.post(RouterPath("/access-tokens/:id/\(action)")) { request, context -> Response in
+                _ = try await ConsoleForm.read(request, context)
+                let token = try await find(request, context)
+                do {
+                    _ = try await tokens.setDisabled(disabled, id: token.id, accountID: context.session.accountID, actor: context.actor(request))
+                } catch let error as KeyflareError where error.status == .conflict {
+                    return try await page(context, error: error.message, status: error.status)
+                }
+                return Page.redirect(Self.path + "?done=\(disabled ? "disabled" : "enabled")")
+            }
+        }
         group.post("/access-tokens/:id/roll") { request, context -> Response in
             let form = try await ConsoleForm.read(request, context)
             let token = try await find(request, context)
@@ -84,6 +97,16 @@ struct TokenPages {
             let token = try await tokens.find(id: id, accountID: context.session.accountID)
         else { throw Self.notFound }
         return token
+    }
+
+    /// "from 203.0.113.0/24; pages on https://app.example.com", or "" for an unrestricted token.
+    static func restrictions(_ token: AccessToken) -> String {
+        let r = token.restrictions
+        var parts: [String] = []
+        if !r.allowedIPs.isEmpty { parts.append("from " + r.allowedIPs.map(\.description).joined(separator: ", ")) }
+        if !r.allowedOrigins.isEmpty { parts.append("pages on " + r.allowedOrigins.map(\.description).joined(separator: ", ")) }
+        if r.requireOrigin { parts.append("browsers only") }
+        return parts.joined(separator: "; ")
     }
 
     static func describe(_ token: AccessToken) -> String {
@@ -133,6 +156,10 @@ struct TokenPages {
                 "lastUsed": Page.time(token.lastUsedAt),
                 "expires": token.expiresAt.map { ($0 <= now ? "expired " : "") + Page.time($0) } ?? "never",
                 "csrf": context.session.csrfToken,
+                "disabled": token.disabledAt != nil,
+                "toggle": token.disabledAt != nil ? "enable" : "disable",
+                "toggleLabel": token.disabledAt != nil ? "Enable" : "Disable",
+                "restricted": Self.restrictions(token),
             ]
         }
         let chosenSources = Set(form?.all("ingest_source") ?? [])

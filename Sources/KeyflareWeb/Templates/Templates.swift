@@ -90,7 +90,7 @@ enum Templates {
               {{#tokens}}
               <tr data-token-id="{{id}}">
                 <td>{{description}}</td>
-                <td><span class="badge {{type}}">{{type}}</span></td>
+                <td><span class="badge {{type}}">{{type}}</span>{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
                 <td><ul class="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul></td>
                 <td><code>…{{hint}}</code></td>
                 <td>{{created}}</td>
@@ -98,6 +98,10 @@ enum Templates {
                 <td>{{expires}}</td>
                 <td class="actions">
                   <a class="button danger" href="/console/access-tokens/{{id}}/revoke">Revoke<span class="sr"> {{description}}</span></a>
+                  <form method="post" action="/console/access-tokens/{{id}}/{{toggle}}" class="inline">
+                    <input type="hidden" name="_csrf" value="{{csrf}}">
+                    <button type="submit">{{toggleLabel}}<span class="sr"> {{description}}</span></button>
+                  </form>
                   <form method="post" action="/console/access-tokens/{{id}}/roll" class="inline">
                     <input type="hidden" name="_csrf" value="{{csrf}}">
                     <label for="grace-{{id}}" class="sr">Grace period for the old token</label>
