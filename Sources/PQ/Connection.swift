@@ -268,6 +268,19 @@ public final class Connection: @unchecked Sendable {
         return String(cString: escaped)
     }
 
+    /// A string as a quoted SQL literal (`PQescapeLiteral`), for a statement that takes no bind
+    /// parameters (`CREATE VIEW`). The string must hold no NUL.
+    /// - Parameters:
+    ///   - text: the value.
+    public func escapeLiteral(_ text: String) throws -> String {
+        guard let handle else { throw PQError(.connection, message: "connection is closed") }
+        guard let escaped = PQescapeLiteral(handle, text, text.utf8.count) else {
+            throw PQError(.unexpected, message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace())
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
     /// The SCRAM-SHA-256 verifier of a password (`PQencryptPasswordConn`), computed here, so that a
     /// `CREATE ROLE … PASSWORD` or `ALTER ROLE … PASSWORD` can send it instead of the password: the
     /// server stores a verifier as it is, and no log line on its side ever sees the password.

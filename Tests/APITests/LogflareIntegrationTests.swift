@@ -102,6 +102,16 @@ import Testing
             #expect((repository["owner"] as? [String: Any])?.keys.sorted() == ["login"])
             #expect((metadata["sender"] as? [String: Any])?["url"] as? String == "u")
             #expect((metadata["commits"] as? [[String: Any]])?.first?.keys.sorted() == ["id"])
+            // Links are stripped down to 8 levels; deeper, the payload is kept as sent (bounded work
+            // for any event inside a shared group commit).
+            let deep = String(repeating: #"{"d":"#, count: 10) + #"{"deep_url":"kept"}"# + String(repeating: "}", count: 10)
+            let sentDeep = try await LogflareClientTests.post(
+                client, "/logs/github?source=\(f.source)", headers: headers, body: ByteBuffer(string: #"{"action":"x","nested":"# + deep + "}"))
+            #expect(sentDeep.status == .ok, "\(sentDeep.body)")
+            let kept: String? = try await f.t.pool.query(
+                "SELECT body #>> '{metadata,nested,d,d,d,d,d,d,d,d,d,d,deep_url}' AS v FROM events WHERE source_id = \(f.source) AND event_message = ' |  | x'"
+            ).first?.decodeIfPresent("v")
+            #expect(kept == "kept")
         }
     }
 
@@ -115,8 +125,8 @@ import Testing
                 {"batch":[{"body":{"message":"took","metadata":{"ms":"12.5","big":"1e999","word":"fast","n":"3"}},\
                 "typecasts":[{"path":["metadata","ms"],"from":"string","to":"float"},{"path":["metadata","big"],"from":"string","to":"float"},\
                 {"path":["metadata","word"],"from":"string","to":"float"},{"path":["metadata","missing","x"],"from":"string","to":"float"},\
-                {"path":["metadata","n"],"from":"string","to":"integer"}]}]}
-                """
+                {"path":["metadata","n"],"from":"string","to":"integer"},{"path":["metadata","huge"],"from":"string","to":"float"}]}]}
+                """.replacingOccurrences(of: #""n":"3"}"#, with: #""n":"3","huge":"1e308"}"#)
             let sent = try await LogflareClientTests.post(
                 client, "/api/logs/typecasts?source=\(f.source)", headers: Self.headers(f.management), body: ByteBuffer(string: body))
             #expect(sent.status == .ok, "\(sent.body)")
@@ -127,6 +137,17 @@ import Testing
             #expect(metadata["big"] as? String == "1e999")
             #expect(metadata["word"] as? String == "fast")
             #expect(metadata["n"] as? String == "3")
+            #expect(metadata["huge"] as? String == "1e308", "a cast that would write out 309 digits is not made")
+            // Only the first 32 directives apply.
+            let casts = (0..<40).map { #"{"path":["m","k\#($0)"],"from":"string","to":"float"}"# }.joined(separator: ",")
+            let keys = (0..<40).map { #""k\#($0)":"1""# }.joined(separator: ",")
+            let many = #"{"batch":[{"body":{"message":"many","m":{"# + keys + #"}},"typecasts":["# + casts + "]}]}"
+            #expect(try await LogflareClientTests.post(
+                client, "/api/logs/typecasts?source=\(f.source)", headers: Self.headers(f.management), body: ByteBuffer(string: many)).status == .ok)
+            let cast: Int = try await f.t.pool.query(
+                "SELECT count(*)::int AS n FROM events, jsonb_each(body -> 'm') AS m WHERE source_id = \(f.source) AND jsonb_typeof(m.value) = 'number'"
+            ).first!.decode("n")
+            #expect(cast == 32)
         }
     }
 
@@ -155,6 +176,17 @@ import Testing
                 "time": "2026-12-01T09:30:00Z", "trace_parent": "00-abc",
             ])
             #expect(body["timestamp"] as? String == "2026-12-01T09:30:00Z" && body["order"] as? Int == 42)
+            // The headers are copied into every event: bounded, so they cannot multiply a body.
+            var big = headers
+            big[HTTPField.Name("ce-data")!] = String(repeating: "x", count: 9000)
+            #expect(try await LogflareClientTests.post(
+                client, "/logs/cloud-event?source=\(f.source)", headers: big, body: ByteBuffer(string: "{}")).status == .badRequest)
+            var wide = headers
+            wide[HTTPField.Name("ce-data")!] = String(repeating: "x", count: 8000)
+            let events = "[" + Array(repeating: "{}", count: 2000).joined(separator: ",") + "]"
+            #expect(try await LogflareClientTests.post(
+                client, "/logs/cloud-event?source=\(f.source)", headers: wide, body: ByteBuffer(string: events)).status == .contentTooLarge)
+            #expect(try await f.t.eventCount(source: f.source) == 1)
         }
     }
 

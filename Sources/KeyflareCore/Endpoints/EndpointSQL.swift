@@ -13,6 +13,17 @@ public struct EndpointSQL: Sendable, Equatable {
     /// identifiers exactly, unquoted words with ASCII letters lower-cased. Keywords are in it too;
     /// the sandbox opens views only for the account's sources whose names are here.
     public let names: Set<String>
+    /// Where each `$n` stands in `text`, in order: its range of Unicode scalars and its parameter's
+    /// index in `parameters`, so that values can be put in their place as literals (`inlining`).
+    public let placeholders: [Placeholder]
+
+    /// One `$n` in `text`.
+    public struct Placeholder: Sendable, Equatable {
+        /// Its Unicode scalars in `text`.
+        public let range: Range<Int>
+        /// Its parameter's index in `parameters`.
+        public let parameter: Int
+    }
 
     /// Longest accepted SQL, in bytes.
     public static let maxLength = 100_000
@@ -43,6 +54,7 @@ public struct EndpointSQL: Sendable, Equatable {
             return isIdentStart(c) || ("0"..."9").contains(c)
         }
         var words: Set<String> = []
+        var slots: [Placeholder] = []
         // Identifier characters as PostgreSQL's lexer has them: ASCII letters, digits, _ and $, and
         // every non-ASCII character.
         func isWordStart(_ c: Unicode.Scalar) -> Bool { c == "_" || (c.isASCII && c.properties.isAlphabetic) || !c.isASCII }
@@ -59,7 +71,10 @@ public struct EndpointSQL: Sendable, Equatable {
             if c == "'" || c == "\"" {
                 // Quoted literal or identifier; a doubled quote is an escaped quote.
                 let quote = c
+                // E'…' takes backslash escapes only when the E is a token of its own: in ELSE'…' the
+                // E ends a keyword and the string is a plain one, as PostgreSQL's lexer reads it.
                 let backslashEscapes = quote == "'" && i > 0 && (chars[i - 1] == "E" || chars[i - 1] == "e")
+                    && (i < 2 || !isWordPart(chars[i - 2]))
                 var j = i + 1
                 while j < chars.count {
                     if backslashEscapes && chars[j] == "\\" {
@@ -105,10 +120,11 @@ public struct EndpointSQL: Sendable, Equatable {
                     }
                 } while depth > 0 && j < chars.count
                 copy(until: j)
-            } else if c == "$" && (i == 0 || !isIdentPart(chars[i - 1])) && (at(i + 1) == "$" || isIdentStart(at(i + 1))) {
-                // A dollar-quote opener $tag$ (not $1, which the user may not write anyway).
+            } else if c == "$" && (i == 0 || !isWordPart(chars[i - 1])) && (at(i + 1) == "$" || at(i + 1).map(isWordStart) == true) {
+                // A dollar-quote opener $tag$ (not $1, which the user may not write anyway); a tag
+                // takes letters, digits, _ and any non-ASCII character, as in PostgreSQL.
                 var j = i + 1
-                while isIdentPart(at(j)) { j += 1 }
+                while let next = at(j), next != "$", isWordPart(next) { j += 1 }
                 if at(j) == "$" {
                     // The closing tag can only start at a '$', and the text between two '$'s is compared
                     // at most once per attempt, so the search is linear in the SQL's length.
@@ -138,7 +154,9 @@ public struct EndpointSQL: Sendable, Equatable {
                     index = names.count
                     positions[name] = index
                 }
+                let start = out.count
                 out.append(contentsOf: "$\(index)".unicodeScalars)
+                slots.append(Placeholder(range: start..<out.count, parameter: index - 1))
                 i = j
             } else if c == "$" && i + 1 < chars.count && ("0"..."9").contains(chars[i + 1]) {
                 throw KeyflareError.unprocessable("use @name parameters, not positional $n placeholders")
@@ -161,5 +179,23 @@ public struct EndpointSQL: Sendable, Equatable {
         text = String(out)
         parameters = names
         self.names = words
+        placeholders = slots
+    }
+
+    /// The text with each `$n` replaced by `literals[n - 1]` (already quoted for PostgreSQL), for a
+    /// statement that takes no bind parameters, such as `CREATE VIEW`.
+    /// - Parameters:
+    ///   - literals: one quoted literal (or `NULL`) per parameter.
+    public func inlining(_ literals: [String]) -> String {
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var at = 0
+        for slot in placeholders {
+            out.append(contentsOf: scalars[at..<slot.range.lowerBound])
+            out.append(contentsOf: literals[slot.parameter].unicodeScalars)
+            at = slot.range.upperBound
+        }
+        out.append(contentsOf: scalars[at...])
+        return String(out)
     }
 }

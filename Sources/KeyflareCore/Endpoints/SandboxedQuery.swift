@@ -1,13 +1,12 @@
-/// A sandboxable endpoint's SQL split into its `WITH` clause and its final statement, and a caller's
-/// statement put in place of that final one (Logflare's `sandboxable` endpoints, which Supabase
-/// Studio queries with `?sql=`).
+/// A sandboxable endpoint's SQL split into its `WITH` clause and its CTEs (Logflare's
+/// `sandboxable` endpoints, which Supabase Studio queries with `?sql=`): what a caller's own
+/// statement may read.
 ///
-/// The caller's statement may read the endpoint's CTEs only. Three things hold that line, and
-/// `QuerySandbox` applies them: views are opened only for sources the endpoint's own SQL names; the
-/// caller's statement may not name any view so opened (unless a CTE of that name shadows it), nor a
-/// `pg_temp` schema, nor use `U&"…"` identifiers (which spell a name this scanner cannot see); and
-/// the functions that read a relation given as text (`query_to_xml`, `table_to_xml`, …) are revoked
-/// from every sandbox role.
+/// The line between the CTEs and everything else is held by PostgreSQL, not by this scanner:
+/// `QuerySandbox` turns each CTE into a temporary `security_barrier` view owned by the account's
+/// role, moves the source views out of the way, and runs the caller's statement as
+/// `keyflare_sandbox_caller`, a role granted SELECT on those views and nothing else. A mistake here
+/// can only make a CTE fail to split (a 422 for the endpoint's owner), never let a caller through.
 public struct SandboxedQuery: Sendable, Equatable {
     /// `WITH [RECURSIVE] a AS (…), b AS (…)`, as written.
     public let withClause: String
@@ -36,6 +35,9 @@ public struct SandboxedQuery: Sendable, Equatable {
             if lexer.peekWord() == "materialized" { _ = lexer.word() }
             guard lexer.peek() == "(" else { throw notWith }
             try lexer.skipParentheses()
+            if let word = lexer.peekWord(), word == "search" || word == "cycle" {
+                throw KeyflareError.unprocessable("a sandboxable endpoint's CTEs cannot have SEARCH or CYCLE clauses")
+            }
             end = lexer.position
             guard lexer.peek() == "," else { break }
             lexer.advance()
@@ -46,38 +48,27 @@ public struct SandboxedQuery: Sendable, Equatable {
         cteNames = names
     }
 
-    /// The endpoint's CTEs followed by the caller's statement, checked for the words that could
-    /// reach past the CTEs; the caller's `@name` parameters bind like the endpoint's.
+    /// A statement selecting the whole of CTE `index`, with the endpoint's CTEs before it: what the
+    /// CTE's view is made of (name resolution inside it is exactly the endpoint's own).
     /// - Parameters:
-    ///   - callerSQL: the caller's statement.
-    public func composed(with callerSQL: String) throws -> String {
-        var trimmed = Substring(callerSQL)
-        while let last = trimmed.last, last.isWhitespace || last == ";" { trimmed = trimmed.dropLast() }
-        guard !trimmed.allSatisfy(\.isWhitespace) else { throw KeyflareError.badRequest("sql must not be empty") }
-        guard trimmed.utf8.count <= Self.maxCallerLength else {
-            throw KeyflareError.badRequest("sql must be at most \(Self.maxCallerLength) bytes")
-        }
-        let caller = try EndpointSQL(parsing: String(trimmed))
-        if let schema = caller.names.first(where: { $0.hasPrefix("pg_temp") }) {
-            throw KeyflareError.badRequest("sql may read only the endpoint's CTEs; it names the schema \(schema)")
-        }
-        // Also refused by name, for a database whose catalog functions could not be revoked (no
-        // superuser ran migration 0020): every function that runs SQL or reads a relation given as text.
-        if let reader = caller.names.first(where: { $0.contains("to_xml") || $0 == "ts_stat" || $0 == "ts_rewrite" }) {
-            throw KeyflareError.badRequest("sql may read only the endpoint's CTEs; \(reader) reads relations named as text")
-        }
-        if Lexer(Array(trimmed.unicodeScalars)).hasUnicodeEscapedIdentifier() {
-            throw KeyflareError.badRequest("sql may not use U&\"…\" identifiers")
-        }
-        return withClause + "\n" + trimmed
+    ///   - index: the CTE's position in `cteNames`.
+    public func selecting(_ index: Int) -> String {
+        let quoted = "\"" + cteNames[index].replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return withClause + "\nSELECT * FROM " + quoted
     }
 
-    /// The names in a caller's statement that a sandbox view could answer to: every word and
-    /// quoted identifier it holds, less the CTEs' names (which shadow any view of the same name).
+    /// Checks a caller's statement: not empty, not too long, `@name` parameters only.
     /// - Parameters:
     ///   - callerSQL: the caller's statement.
-    public func namesOutsideCTEs(in callerSQL: String) throws -> Set<String> {
-        try EndpointSQL(parsing: callerSQL).names.subtracting(cteNames)
+    public static func callerStatement(_ callerSQL: String) throws -> EndpointSQL {
+        guard callerSQL.utf8.count <= maxCallerLength else {
+            throw KeyflareError.badRequest("sql must be at most \(maxCallerLength) bytes")
+        }
+        do {
+            return try EndpointSQL(parsing: callerSQL)
+        } catch KeyflareError.unprocessable(let message) {
+            throw KeyflareError.badRequest(message)
+        }
     }
 
     /// Just enough of PostgreSQL's lexer to walk a `WITH` list: words, quoted identifiers, and
@@ -166,28 +157,6 @@ public struct SandboxedQuery: Sendable, Equatable {
             throw KeyflareError.unprocessable("the endpoint's SQL has an unclosed parenthesis")
         }
 
-        /// Whether `U&"` opens a quoted identifier anywhere outside strings and comments.
-        func hasUnicodeEscapedIdentifier() -> Bool {
-            var copy = self
-            while copy.position < chars.count {
-                let c = chars[copy.position]
-                switch c {
-                case "u", "U":
-                    if copy.at(copy.position + 1) == "&", copy.at(copy.position + 2) == "\"" { return true }
-                    copy.position += 1
-                case "'", "\"":
-                    copy.skipQuoted(c)
-                case "-" where copy.at(copy.position + 1) == "-", "/" where copy.at(copy.position + 1) == "*":
-                    copy.skipSpace()
-                case "$" where copy.position == 0 || !Self.isWordPart(chars[copy.position - 1]):
-                    copy.skipDollarQuote()
-                default:
-                    copy.position += 1
-                }
-            }
-            return false
-        }
-
         func at(_ i: Int) -> Unicode.Scalar? { i < chars.count ? chars[i] : nil }
 
         /// White space and comments (block comments nest).
@@ -220,7 +189,9 @@ public struct SandboxedQuery: Sendable, Equatable {
         /// A string or quoted identifier from its opening quote; a doubled quote is one quote, and
         /// `E'…'` strings take backslash escapes.
         mutating func skipQuoted(_ quote: Unicode.Scalar) {
+            // As PostgreSQL reads it: E'…' only when the E is a token of its own (not ELSE'…').
             let backslashes = quote == "'" && position > 0 && (chars[position - 1] == "E" || chars[position - 1] == "e")
+                && (position < 2 || !Self.isWordPart(chars[position - 2]))
             position += 1
             while position < chars.count {
                 if backslashes, chars[position] == "\\" {
@@ -239,8 +210,13 @@ public struct SandboxedQuery: Sendable, Equatable {
             }
         }
 
-        /// `$tag$…$tag$` from its first `$`; a lone `$` is just passed.
+        /// `$tag$…$tag$` from its first `$` (a tag of letters, digits, _ and non-ASCII characters, not
+        /// starting with a digit); a lone `$` is just passed.
         mutating func skipDollarQuote() {
+            if let first = at(position + 1), first != "$", !Self.isWordPart(first) || ("0"..."9").contains(first) {
+                position += 1
+                return
+            }
             var j = position + 1
             while j < chars.count, Self.isWordPart(chars[j]), chars[j] != "$" { j += 1 }
             guard j < chars.count, chars[j] == "$" else {

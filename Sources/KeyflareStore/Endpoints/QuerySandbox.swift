@@ -63,46 +63,37 @@ public final class QuerySandbox: Sendable {
     ///   - callerSQL: a caller's own final statement over a sandboxable endpoint's CTEs.
     public func run(_ endpoint: Endpoint, values: [String: String?], callerSQL: String? = nil) async throws -> String {
         let own = try EndpointSQL(parsing: endpoint.sql)
+        // A caller's statement over the CTEs runs alone, after the CTEs became views (`sandboxed`).
         let sql: EndpointSQL
-        // The names in the caller's statement that no CTE shadows: none may be an opened view.
-        let outsideCTEs: [String]
+        let before: (@Sendable (Connection) throws -> Void)?
         if let callerSQL {
             guard endpoint.sandboxable else {
                 throw KeyflareError.badRequest("this endpoint is not sandboxable, so it takes no sql parameter")
             }
             let split = try SandboxedQuery(endpointSQL: endpoint.sql)
-            sql = try EndpointSQL(parsing: try split.composed(with: callerSQL))
-            outsideCTEs = try split.namesOutsideCTEs(in: callerSQL).sorted()
+            sql = try SandboxedQuery.callerStatement(callerSQL)
+            let ownValues = try Self.values(for: own.parameters, from: values)
+            before = { connection in try Self.sandboxed(split, values: ownValues, on: connection) }
         } else {
             sql = own
-            outsideCTEs = []
+            before = nil
         }
-        var binds: [String?] = []
-        for name in sql.parameters {
-            guard let value = values[name] else { throw KeyflareError.badRequest("missing parameter: \(name)") }
-            if value?.utf8.contains(0) == true {
-                throw KeyflareError.badRequest("parameter \(name) contains a NUL character (\\u0000), which cannot be sent")
-            }
-            binds.append(value)
-        }
+        let sandboxed = before != nil
+        let binds = try Self.values(for: sql.parameters, from: values)
         let cap = maxResultBytes
         let query = Query(unsafeSQL: Self.wrapRows(sql.text, limit: endpoint.maxLimit, maxRowBytes: cap), binds: binds)
+        let check = Query(unsafeSQL: "EXPLAIN (FORMAT JSON)\n" + sql.text + "\n", binds: binds)
         let tooLarge = KeyflareError.payloadTooLarge(
             "the result is larger than the \(Self.describe(bytes: cap)) limit (KEYFLARE_QUERY_MAX_BYTES); select fewer rows or columns")
         let json: String?
         do {
             // Views are opened for the sources the endpoint's own SQL names, never the caller's.
-            json = try await inSandbox(accountID: endpoint.accountID, names: own.names) { connection -> String? in
-                if !outsideCTEs.isEmpty, let named = try connection.execute(
-                    """
-                    SELECT relname::text AS name FROM pg_class
-                    WHERE relnamespace = pg_my_temp_schema() AND relname = ANY (\(outsideCTEs)::text[]) ORDER BY relname LIMIT 1
-                    """
-                ).first {
-                    let name: String = try named.decode("name")
-                    throw KeyflareError.badRequest(
-                        "sql may read only the endpoint's CTEs; it names the source \"\(name)\" directly")
-                }
+            json = try await inSandbox(
+                accountID: endpoint.accountID, names: own.names, before: before
+            ) { connection -> String? in
+                // The caller's statement must stand on its own (PostgreSQL parses it alone first):
+                // then its parentheses balance and it cannot close the wrapper's, which caps rows.
+                if sandboxed { _ = try connection.execute(check) }
                 var out: [UInt8] = [UInt8(ascii: "[")]
                 let complete = try connection.stream(query) { row in
                     guard let text = row[0], out.count + text.utf8.count + 2 <= cap else { return .stop }
@@ -119,6 +110,41 @@ public final class QuerySandbox: Sendable {
         }
         guard let json else { throw tooLarge }
         return json
+    }
+
+    /// A value (or nil for NULL) for each name, 400 for a missing one or one holding NUL.
+    static func values(for names: [String], from values: [String: String?]) throws -> [String?] {
+        try names.map { name in
+            guard let value = values[name] else { throw KeyflareError.badRequest("missing parameter: \(name)") }
+            if value?.utf8.contains(0) == true {
+                throw KeyflareError.badRequest("parameter \(name) contains a NUL character (\\u0000), which cannot be sent")
+            }
+            return value
+        }
+    }
+
+    /// Turns the session into one where only the endpoint's CTEs can be read: each CTE becomes a
+    /// temporary `security_barrier` view (the endpoint's parameters inlined as literals, since a
+    /// view takes no bind parameters; the barrier keeps a caller's conditions from running before
+    /// the CTE's own filter), owned by the account's role and granted to `keyflare_sandbox_caller`;
+    /// the source views are renamed out of the way; the views take the CTEs' names; and the rest of
+    /// the transaction runs as `keyflare_sandbox_caller`, which may read nothing else.
+    static func sandboxed(_ split: SandboxedQuery, values: [String?], on connection: Connection) throws {
+        let literals = try values.map { value in try value.map { try connection.escapeLiteral($0) } ?? "NULL" }
+        var views: [(temporary: String, name: String)] = []
+        for (i, name) in split.cteNames.enumerated() {
+            let temporary = "kf_cte_\(i)"
+            let body = try EndpointSQL(parsing: split.selecting(i)).inlining(literals)
+            try connection.executeScript(
+                unsafeSQL: "CREATE TEMP VIEW \(temporary) WITH (security_barrier) AS\n\(body)\n")
+            try connection.executeScript(unsafeSQL: "GRANT SELECT ON pg_temp.\(temporary) TO keyflare_sandbox_caller")
+            views.append((temporary, try connection.escapeIdentifier(name)))
+        }
+        try connection.execute("SELECT keyflare_sandbox.hide_sources()")
+        for view in views {
+            try connection.executeScript(unsafeSQL: "ALTER VIEW pg_temp.\(view.temporary) RENAME TO \(view.name)")
+        }
+        try connection.executeScript(unsafeSQL: "SET LOCAL ROLE keyflare_sandbox_caller")
     }
 
     static func describe(bytes: Int) -> String {
@@ -188,7 +214,8 @@ public final class QuerySandbox: Sendable {
     /// One rolled-back, read-only, time-limited transaction as the account's role, with views for the
     /// account's sources among `names` (the words the statement holds), made inside the time limit.
     private func inSandbox<T: Sendable>(
-        accountID: UUID, names: Set<String>, _ body: @escaping @Sendable (Connection) throws -> T
+        accountID: UUID, names: Set<String>, before: (@Sendable (Connection) throws -> Void)? = nil,
+        _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
         let names = names.sorted()
         let pool = try await accountPool(accountID)
@@ -207,6 +234,7 @@ public final class QuerySandbox: Sendable {
                     """
             )
             try connection.execute("SELECT keyflare_sandbox.open_sources(\(names))")
+            try before?(connection)
             try connection.executeScript(unsafeSQL: "SET TRANSACTION READ ONLY")
             return try body(connection)
         }
