@@ -114,7 +114,7 @@ public struct KeyflareApp: Sendable {
             pool: pool, writers: 2, maxBytesInFlight: configuration.ingestQueueBytes, logger: logger)
         let usageCounter = UsageCounter()
         let usageStore = UsageStore(pool: pool)
-        let parts = RouterParts(
+        var parts = RouterParts(
             verifier: verifier, metrics: metrics, readiness: readiness,
             databaseAnswers: { (try? await pool.query("SELECT 1")) != nil },
             usage: usageCounter, authFailuresPerMinute: configuration.authFailuresPerMinute,
@@ -123,6 +123,8 @@ public struct KeyflareApp: Sendable {
             accounts: AccountStore(pool: pool), tokens: tokens, usageStore: usageStore, audit: AuditStore(pool: pool),
             sources: SourceStore(pool: pool), endpoints: endpoints, sandbox: sandbox, committer: committer,
             ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes))
+        let rateLimiter = RateLimiter()
+        parts.rateLimiter = rateLimiter
         let router = buildRouter(parts)
 
         let services = AppServices(
@@ -147,6 +149,8 @@ public struct KeyflareApp: Sendable {
                     counter: usageCounter, store: usageStore, interval: .seconds(configuration.usageFlushSeconds),
                     logger: logger
                 ),
+                RateLimitExchange(
+                    limiter: rateLimiter, store: RateLimitDemandStore(pool: pool), interval: .milliseconds(250), logger: logger),
             ],
             logger: logger
         )

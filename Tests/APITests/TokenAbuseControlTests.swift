@@ -133,7 +133,9 @@ import Testing
                 "/api/access-tokens/\(token.id)", method: .patch, headers: .apiKey(management), body: #"{"require_origin": true}"#)
             #expect(patched.status == .ok)
             // The change reaches the cache through its notification.
-            #expect(try await eventually(timeout: .seconds(5)) { try await send([]).status == .forbidden } != nil)
+            #expect(try await eventually(timeout: .seconds(5)) {
+                try await client.send("/api/auth/check", headers: .apiKey(token.secret)).status == .forbidden
+            } != nil)
             let bare = try await send([])
             #expect(bare.status == .forbidden && bare.body.contains("web page"), "\(bare.body)")
             // An unrestricted token still answers every page with *.
@@ -205,5 +207,100 @@ import Testing
             }
         }
         #expect(try await t.eventCount(source: source) == 6)
+    }
+}
+
+/// Rate limits per token: 429 with Retry-After and the IETF RateLimit headers, an account default
+/// for tokens that set none, events per second on ingest, and the checks on the values.
+@Suite struct TokenRateLimitTests {
+    @Test func aLimitedTokenIsRefusedPastItsBurstWithTheHeaders() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management) = try await t.account()
+        let source = try await t.source("app-logs", account: account)
+        try await t.application().test(.router) { client throws in
+            for (limit, named) in [
+                (#"{"requests_per_second": 0}"#, "requests_per_second"), (#"{"requests_per_second": -5}"#, "requests_per_second"),
+                (#"{"requests_per_second": 1.5}"#, "requests_per_second"), (#"{"requests_per_second": 10, "burst": 1e12}"#, "burst"),
+                (#"{"burst": 5}"#, "requests_per_second"), (#"{"requests_per_second": 5, "events_per_second": 0}"#, "events_per_second"),
+                (#"{"requests_per_second": 5, "per_minute": 1}"#, "per_minute"), (#"{"requests_per_second": "5"}"#, "requests_per_second"),
+            ] {
+                let answer = try await client.send(
+                    "/api/access-tokens", method: .post, headers: .apiKey(management), body: #"{"scopes": ["ingest"], "rate_limit": \#(limit)}"#)
+                #expect(answer.status == .unprocessableContent, "\(limit): \(answer.body)")
+                #expect(answer.body.contains(named), "\(limit): \(answer.body)")
+            }
+            let created = try await client.send(
+                "/api/access-tokens", method: .post, headers: .apiKey(management),
+                body: #"{"scopes": ["ingest"], "rate_limit": {"requests_per_second": 1, "burst": 3}}"#)
+            #expect(created.status == .created, "\(created.body)")
+            let object = try json(created.body)
+            let secret = try #require(object["token"] as? String)
+            #expect((object["rate_limit"] as? [String: Any])?["burst"] as? Int == 3)
+            var statuses: [HTTPResponse.Status] = []
+            var last: (status: HTTPResponse.Status, headers: HTTPFields, body: String)?
+            for i in 0..<6 {
+                let answer = try await client.send("/api/logs?source=\(source)", method: .post, headers: .apiKey(secret), body: #"{"n":\#(i)}"#)
+                statuses.append(answer.status)
+                #expect(answer.headers[HTTPField.Name("RateLimit-Policy")!] == #""token";q=1;w=1"#, "\(answer.headers)")
+                #expect(answer.headers[HTTPField.Name("RateLimit")!]?.hasPrefix(#""token";r="#) == true)
+                last = answer
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == .ok }, "\(statuses)")
+            #expect(statuses.suffix(2).allSatisfy { $0 == .tooManyRequests }, "\(statuses)")
+            let refused = try #require(last)
+            #expect(refused.headers[.retryAfter].flatMap { Int($0) }.map { (1...2).contains($0) } == true, "\(refused.headers)")
+            #expect(refused.body.contains("rate limit"))
+            // An error of a limited token carries the headers too.
+            let error = try await client.send("/api/logs?source=\(UUID())", method: .post, headers: .apiKey(secret), body: "{}")
+            #expect(error.status == .notFound || error.status == .tooManyRequests)
+            #expect(error.headers[HTTPField.Name("RateLimit-Policy")!] != nil)
+            // The account's other tokens are not limited.
+            #expect(try await t.eventCount(source: source) <= 4)
+            for _ in 0..<10 {
+                #expect(try await client.send("/api/logs?source=\(source)", method: .post, headers: .apiKey(management), body: "{}").status == .ok)
+            }
+            // Removing the limit lifts it (through the notification).
+            let id = try #require(object["id"] as? String)
+            #expect(try await client.send("/api/access-tokens/\(id)", method: .patch, headers: .apiKey(management), body: #"{"rate_limit": null}"#).status == .ok)
+            #expect(await eventually(timeout: .seconds(5)) {
+                (try? await client.send("/api/auth/check", headers: .apiKey(secret)))?.headers[HTTPField.Name("RateLimit")!] == nil
+            } != nil)
+        }
+    }
+
+    @Test func theAccountDefaultAppliesToTokensThatSetNone() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management) = try await t.account()
+        let source = try await t.source("app-logs", account: account)
+        let own = try await t.token([.ingest], account: account)
+        try await t.application().test(.router) { client throws in
+            let patched = try await client.send(
+                "/api/account", method: .patch, headers: .apiKey(management),
+                body: #"{"default_rate_limit": {"requests_per_second": 1, "burst": 2, "events_per_second": 3}}"#)
+            #expect(patched.status == .ok, "\(patched.body)")
+            #expect((try json(patched.body)["default_rate_limit"] as? [String: Any])?["events_per_second"] as? Int == 3)
+            #expect(try await client.send("/api/account", method: .patch, headers: .apiKey(management), body: #"{"default_rate_limit": {"requests_per_second": 0}}"#).status == .unprocessableContent)
+            // The change reaches the cache through its notification, then the token is limited.
+            #expect(await eventually(timeout: .seconds(5)) {
+                (try? await client.send("/api/auth/check", headers: .apiKey(own.secret)))?.headers[HTTPField.Name("RateLimit-Policy")!] != nil
+            } != nil)
+            // Four events in one request pass the 3 events a second: 429, nothing stored.
+            try await Task.sleep(for: .seconds(2))
+            let batch = try await client.send(
+                "/api/logs?source=\(source)", method: .post, headers: .apiKey(own.secret), body: #"[{"a":1},{"a":2},{"a":3},{"a":4}]"#)
+            #expect(batch.status == .ok || batch.status == .tooManyRequests, "\(batch.body)")
+            let afterBig = try await client.send(
+                "/api/logs?source=\(source)", method: .post, headers: .apiKey(own.secret), body: #"[{"a":5},{"a":6},{"a":7}]"#)
+            #expect(afterBig.status == .tooManyRequests, "the event bucket is in debt: \(afterBig.body)")
+            #expect(afterBig.body.contains("nothing was stored"))
+            #expect(afterBig.headers[.retryAfter] != nil)
+            let stored = try await t.eventCount(source: source)
+            #expect(stored == (batch.status == .ok ? 4 : 0))
+            #expect(try await client.send("/api/account", method: .patch, headers: .apiKey(management), body: #"{"default_rate_limit": null}"#).status == .ok)
+            let shown = try json(try await client.send("/api/account", headers: .apiKey(management)).body)
+            #expect(shown["default_rate_limit"] is NSNull)
+        }
     }
 }

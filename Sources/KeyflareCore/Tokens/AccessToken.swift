@@ -28,6 +28,8 @@ public struct AccessToken: Sendable, Equatable {
     public let disabledAt: Date?
     /// Where it may be used from.
     public let restrictions: TokenRestrictions
+    /// Its own rate limit (nil: the account default applies, if any).
+    public let rateLimit: RateLimit?
 
     /// Where a token's secret came from.
     public enum Format: String, Sendable {
@@ -54,8 +56,9 @@ public struct AccessToken: Sendable, Equatable {
     public init(
         id: UUID, accountID: UUID, description: String, scopes: [Scope], hint: String, createdAt: Date,
         expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0, format: Format = .keyflare,
-        disabledAt: Date? = nil, restrictions: TokenRestrictions = .none
+        disabledAt: Date? = nil, restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil
     ) {
+        self.rateLimit = rateLimit
         self.disabledAt = disabledAt
         self.restrictions = restrictions
         self.id = id

@@ -14,6 +14,8 @@ public final class UsageCounter: Sendable {
         public var requests: Int
         /// The latest of them.
         public var lastUsedAt: Date
+        /// Requests refused by the token's rate limit (429), not in `requests`.
+        public var rateLimited: Int = 0
     }
 
     private struct Key: Hashable {
@@ -42,6 +44,21 @@ public final class UsageCounter: Sendable {
         }
     }
 
+    /// Counts one request refused by the token's rate limit.
+    /// - Parameters:
+    ///   - tokenID: the token.
+    ///   - at: when.
+    public func recordRateLimited(_ tokenID: UUID, at date: Date = Date()) {
+        let key = Key(tokenID: tokenID, day: DayStamp(date))
+        tallies.withLock { tallies in
+            if tallies[key] != nil {
+                tallies[key]!.rateLimited += 1
+            } else {
+                tallies[key] = Tally(tokenID: tokenID, day: key.day, requests: 0, lastUsedAt: date, rateLimited: 1)
+            }
+        }
+    }
+
     /// Takes everything counted so far, leaving the counter empty.
     public func drain() -> [Tally] {
         tallies.withLock { tallies in
@@ -61,6 +78,7 @@ public final class UsageCounter: Sendable {
                 let key = Key(tokenID: tally.tokenID, day: tally.day)
                 if var existing = tallies[key] {
                     existing.requests += tally.requests
+                    existing.rateLimited += tally.rateLimited
                     existing.lastUsedAt = max(existing.lastUsedAt, tally.lastUsedAt)
                     tallies[key] = existing
                 } else {

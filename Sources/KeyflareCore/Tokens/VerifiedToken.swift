@@ -12,6 +12,8 @@ public struct VerifiedToken: Sendable, Equatable {
     public let expiresAt: Date?
     /// Where it may be used from (networks, web origins).
     public let restrictions: TokenRestrictions
+    /// Its rate limit in force (its own, else its account's default), if any.
+    public let rateLimit: RateLimit?
 
     /// - Parameters:
     ///   - tokenID: token id.
@@ -19,7 +21,12 @@ public struct VerifiedToken: Sendable, Equatable {
     ///   - scopes: canonical scopes.
     ///   - expiresAt: expiry, if any.
     ///   - restrictions: where it may be used from.
-    public init(tokenID: UUID, accountID: UUID, scopes: [Scope], expiresAt: Date?, restrictions: TokenRestrictions = .none) {
+    ///   - rateLimit: its rate limit in force, if any.
+    public init(
+        tokenID: UUID, accountID: UUID, scopes: [Scope], expiresAt: Date?, restrictions: TokenRestrictions = .none,
+        rateLimit: RateLimit? = nil
+    ) {
+        self.rateLimit = rateLimit
         self.tokenID = tokenID
         self.accountID = accountID
         self.scopes = scopes

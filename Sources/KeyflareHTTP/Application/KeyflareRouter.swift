@@ -28,6 +28,8 @@ public struct RouterParts: Sendable {
     public var committer: GroupCommitter, ingestBudget: ByteBudget
     /// The registered routes, for 405s: the composition loads it once every route is added.
     public var routes = RouteTable()
+    /// Per-token rate limits, shared with the other instances by the composition's exchange.
+    public var rateLimiter = RateLimiter()
 
     /// - Parameters: one for each property.
     public init(
@@ -75,7 +77,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     // Everything below needs a verified token: TokenContext cannot be built without one.
     let authenticator = TokenAuthenticator(
         verifier: parts.verifier, metrics: parts.metrics, usage: parts.usage,
-        failures: FailureLimiter(limit: parts.authFailuresPerMinute))
+        failures: FailureLimiter(limit: parts.authFailuresPerMinute), limiter: parts.rateLimiter)
     let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
     AccountController(accounts: parts.accounts).addRoutes(to: api)
     AccessTokenController(tokens: parts.tokens, usage: parts.usageStore).addRoutes(to: api)
@@ -85,7 +87,8 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     // Queries take an optional token: an endpoint with enable_auth false needs none.
     let queries = router.group("/api").add(middleware: authenticator)
     QueryController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: queries)
-    let ingest = IngestController(sources: parts.sources, committer: parts.committer, budget: parts.ingestBudget)
+    let ingest = IngestController(
+        sources: parts.sources, committer: parts.committer, budget: parts.ingestBudget, limiter: parts.rateLimiter, usage: parts.usage)
     // Every prefix (Logflare's clients also post to /logs at the root) with every integration suffix.
     let root = router.group().add(middleware: authenticator).group(context: TokenContext.self)
     ingest.addRoutes(to: root, prefixes: IngestRoute.prefixes)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import KeyflareCore
 
@@ -13,6 +14,8 @@ struct TokenAuthenticator: RouterMiddleware {
     let usage: UsageCounter
     /// Failed verifications per client address (`KEYFLARE_AUTH_FAILURES_PER_MINUTE`).
     let failures: FailureLimiter
+    /// Per-token rate limits.
+    let limiter: RateLimiter
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
         async throws -> Response
@@ -21,25 +24,52 @@ struct TokenAuthenticator: RouterMiddleware {
         var context = context
         let token = try await verify(presented, from: context)
         context.token = token
-        // Most tokens are unrestricted: one isEmpty check, and no header is read.
-        guard !token.restrictions.isEmpty else {
+        // Most tokens are unrestricted and unlimited: two checks, and no header is read.
+        guard !token.restrictions.isEmpty || token.rateLimit != nil else {
             usage.record(token.tokenID)
             return try await next(request, context)
         }
-        let origin = Self.origin(of: request)
+        let origin = token.restrictions.isEmpty ? nil : Self.origin(of: request)
         let named = token.restrictions.allowedOrigins.isEmpty ? nil : Self.corsOrigin(for: origin, token.restrictions)
+        var headers = HTTPFields()
+        if let named { headers[.accessControlAllowOrigin] = named }
         do {
             try token.restrictions.check(clientIP: context.clientIP, origin: origin)
+            if let limit = token.rateLimit {
+                let decision = limiter.admitRequest(token.tokenID, limit: limit)
+                Self.rateLimitHeaders(decision, into: &headers)
+                guard decision.allowed else {
+                    usage.recordRateLimited(token.tokenID)
+                    headers[.retryAfter] = String(decision.resetSeconds)
+                    return ErrorResponse.response(
+                        status: .tooManyRequests,
+                        message: "this token's rate limit (\(limit.requestsPerSecond) requests a second) is used up; retry in \(decision.resetSeconds) s",
+                        headers: headers)
+                }
+            }
             usage.record(token.tokenID)
             var response = try await next(request, context)
-            if let named { response.headers[.accessControlAllowOrigin] = named }
+            for field in headers { response.headers[field.name] = field.value }
             return response
-        } catch let error as KeyflareError where named != nil {
-            // Rendered here so that the CORS answer names only an allowed origin, errors included.
+        } catch let error as KeyflareError {
+            // Rendered here so that every answer carries the token's headers: the CORS answer names
+            // only an allowed origin, and a limited token's answers say where it stands.
             var response = try error.response(from: request, context: context)
-            response.headers[.accessControlAllowOrigin] = named
+            for field in headers where field.name != .retryAfter || response.headers[.retryAfter] == nil {
+                response.headers[field.name] = field.value
+            }
             return response
         }
+    }
+
+    static let rateLimitPolicy = HTTPField.Name("RateLimit-Policy")!
+    static let rateLimit = HTTPField.Name("RateLimit")!
+
+    /// The IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers): the policy, requests per
+    /// one-second window, and what is left with the seconds until the bucket is full.
+    static func rateLimitHeaders(_ decision: RateLimiter.Decision, into headers: inout HTTPFields) {
+        headers[rateLimitPolicy] = "\"token\";q=\(decision.limit);w=1"
+        headers[rateLimit] = "\"token\";r=\(decision.remaining);t=\(decision.resetSeconds)"
     }
 
     /// The request's browser origin: `Origin`, else the origin of `Referer`.

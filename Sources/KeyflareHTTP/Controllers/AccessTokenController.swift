@@ -19,10 +19,12 @@ struct AccessTokenController {
         let allowedIPs: [String]?
         let allowedOrigins: [String]?
         let requireOrigin: Bool?
+        let rateLimit: RateLimitFields?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case description, scopes, expiresAt = "expires_at", expiresIn = "expires_in"
             case allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins", requireOrigin = "require_origin"
+            case rateLimit = "rate_limit"
         }
 
         init(from decoder: any Decoder) throws {
@@ -42,6 +44,7 @@ struct AccessTokenController {
             allowedIPs = try c.decodeIfPresent([String].self, forKey: .allowedIPs)
             allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins)
             requireOrigin = try c.decodeIfPresent(Bool.self, forKey: .requireOrigin)
+            rateLimit = try c.decodeIfPresent(RateLimitFields.self, forKey: .rateLimit)
         }
 
         /// The restrictions asked for, validated (422 naming a bad entry).
@@ -55,6 +58,39 @@ struct AccessTokenController {
         }
     }
 
+    /// `"rate_limit": {"requests_per_second", "burst", "events_per_second"}`, checked here so that a
+    /// fraction, zero or an absurd value is a 422 naming the field, and an unknown member is refused.
+    struct RateLimitFields: Decodable {
+        let limit: RateLimit
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        static let names = ["requests_per_second", "burst", "events_per_second"]
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            if let unknown = c.allKeys.first(where: { !Self.names.contains($0.stringValue) }) {
+                throw KeyflareError.unprocessable("unknown field \"rate_limit.\(QueryString.shown(unknown.stringValue))\"")
+            }
+            func whole(_ name: String) throws -> Int? {
+                let key = Key(stringValue: name)
+                guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+                guard let value = try? c.decode(Double.self, forKey: key), value.rounded() == value, RateLimit.range.contains(Int(exactly: value) ?? 0)
+                else {
+                    throw KeyflareError.unprocessable("rate_limit.\(name) must be a whole number from 1 to 1000000")
+                }
+                return Int(value)
+            }
+            limit = try RateLimit.validated(
+                requestsPerSecond: try whole("requests_per_second"), burst: try whole("burst"), eventsPerSecond: try whole("events_per_second"))
+        }
+    }
+
     /// `PATCH /api/access-tokens/{id}` body: every field optional, a list replaces the old one.
     struct UpdateRequest: RequestFields {
         static let fields = names(CodingKeys.self)
@@ -62,9 +98,27 @@ struct AccessTokenController {
         let allowedIPs: [String]?
         let allowedOrigins: [String]?
         let requireOrigin: Bool?
+        /// nil: unchanged; `.some(nil)`: removed (`"rate_limit": null`).
+        let rateLimit: RateLimit??
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case description, allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins", requireOrigin = "require_origin"
+            case rateLimit = "rate_limit"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            description = try c.decodeIfPresent(String.self, forKey: .description)
+            allowedIPs = try c.decodeIfPresent([String].self, forKey: .allowedIPs)
+            allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins)
+            requireOrigin = try c.decodeIfPresent(Bool.self, forKey: .requireOrigin)
+            if !c.contains(.rateLimit) {
+                rateLimit = nil
+            } else if try c.decodeNil(forKey: .rateLimit) {
+                rateLimit = .some(nil)
+            } else {
+                rateLimit = .some(try c.decode(RateLimitFields.self, forKey: .rateLimit).limit)
+            }
         }
 
         /// The restrictions after this change, or nil when it changes none.
@@ -176,7 +230,8 @@ struct AccessTokenController {
             let description = (body.description ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let (token, secret) = try await tokens.create(
                 accountID: context.token.accountID, description: description, scopes: scopes,
-                expiresAt: try body.expiry(), actor: context.actor(request), restrictions: try body.restrictions()
+                expiresAt: try body.expiry(), actor: context.actor(request), restrictions: try body.restrictions(),
+                rateLimit: body.rateLimit?.limit
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }
@@ -223,7 +278,8 @@ struct AccessTokenController {
             guard let updated = try await tokens.update(
                 id: id, accountID: context.token.accountID,
                 description: body.description.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
-                restrictions: try body.restrictions(over: current.restrictions), actor: context.actor(request)
+                restrictions: try body.restrictions(over: current.restrictions), rateLimit: body.rateLimit,
+                actor: context.actor(request)
             ) else { throw Self.notFound }
             return try JSONResponse.make(TokenJSON(token: updated, secret: nil))
         }

@@ -11,6 +11,49 @@ struct AccountController {
     struct AccountJSON: Encodable {
         let id: String
         let name: String
+        let defaultRateLimit: RateLimit?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, defaultRateLimit = "default_rate_limit"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(name, forKey: .name)
+            try c.encode(defaultRateLimit.map(RateLimitJSON.init), forKey: .defaultRateLimit)
+        }
+    }
+
+    /// `PATCH /api/account` body: `{"default_rate_limit": {...} | null}`.
+    struct UpdateRequest: RequestFields {
+        static let fields: Set<String> = ["default_rate_limit"]
+        /// nil: unchanged; `.some(nil)`: removed.
+        let defaultRateLimit: RateLimit??
+
+        enum CodingKeys: String, CodingKey {
+            case defaultRateLimit = "default_rate_limit"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            if !c.contains(.defaultRateLimit) {
+                defaultRateLimit = nil
+            } else if try c.decodeNil(forKey: .defaultRateLimit) {
+                defaultRateLimit = .some(nil)
+            } else {
+                defaultRateLimit = .some(try c.decode(AccessTokenController.RateLimitFields.self, forKey: .defaultRateLimit).limit)
+            }
+        }
+    }
+
+    private func show(_ accountID: UUID) async throws -> Response {
+        guard let account = try await accounts.account(id: accountID) else {
+            // The token outlived its account (deleted by an operator): it no longer identifies anyone.
+            throw TokenRejection.unknown
+        }
+        let limit = try await accounts.defaultRateLimit(id: accountID)
+        return try JSONResponse.make(AccountJSON(id: account.id.uuidString.lowercased(), name: account.name, defaultRateLimit: limit))
     }
 
     /// `/api/auth/check`'s body, written directly into one buffer: every field is a UUID, a fixed
@@ -71,11 +114,16 @@ struct AccountController {
         group.get("/account") { request, context -> Response in
             try QueryString(request).requireOnly([])
             try context.token.requireManagement()
-            guard let account = try await accounts.account(id: context.token.accountID) else {
-                // The token outlived its account (deleted by an operator): it no longer identifies anyone.
-                throw TokenRejection.unknown
+            return try await show(context.token.accountID)
+        }
+        group.patch("/account") { request, context -> Response in
+            try QueryString(request).requireOnly([])
+            try context.token.requireManagement()
+            let body = try await RequestBody.decode(UpdateRequest.self, from: request)
+            if let limit = body.defaultRateLimit {
+                try await accounts.setDefaultRateLimit(limit, id: context.token.accountID)
             }
-            return try JSONResponse.make(AccountJSON(id: account.id.uuidString.lowercased(), name: account.name))
+            return try await show(context.token.accountID)
         }
         // Any valid token may introspect itself; no scope check, no body read.
         group.get("/auth/check") { _, context -> Response in

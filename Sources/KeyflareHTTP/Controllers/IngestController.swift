@@ -19,6 +19,10 @@ struct IngestController {
     let committer: GroupCommitter
     /// Memory for bodies being read, inflated, parsed and committed (`KEYFLARE_INGEST_QUEUE_BYTES`).
     let budget: ByteBudget
+    /// Per-token rate limits (`events_per_second` is checked here, once the events are counted).
+    let limiter: RateLimiter
+    /// Counts requests refused by a limit.
+    let usage: UsageCounter
     let sourceCache = SourceCache()
     static let notFound = KeyflareError.notFound("source not found")
     static let sourceHeaders = [HTTPField.Name("X-Source")!, HTTPField.Name("X-Collection")!]
@@ -73,6 +77,7 @@ struct IngestController {
         if !route.eventTimestamps { batch = batch.stamped(receivedAt) }
         if route.cloudEvent { batch = try Self.withCloudEvent(batch, request.headers, receivedAt: receivedAt) }
         batch.mapping = route.mapping
+        if let refused = eventsRefused(batch.count, context) { return refused }
         try await store(batch, in: source!, context)
         return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: Self.logged))
@@ -106,13 +111,29 @@ struct IngestController {
             guard decoded.events > 0 else { return (nil, decoded) }
             return (try decoded.json.withUnsafeBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }, decoded)
         }
-        if let batch { try await store(batch, in: source, context) }
+        if let batch {
+            if let refused = eventsRefused(batch.count, context) { return refused }
+            try await store(batch, in: source, context)
+        }
         let answer = protobuf
             ? OTLPLogs.responseProtobuf(rejected: decoded.rejected, message: decoded.rejectionMessage)
             : OTLPLogs.responseJSON(rejected: decoded.rejected, message: decoded.rejectionMessage)
         return Response(
             status: .ok, headers: [.contentType: protobuf ? "application/x-protobuf" : "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+    }
+
+    /// A 429 when the token's `events_per_second` cannot take `count` more events now (nothing is
+    /// stored), else nil.
+    private func eventsRefused(_ count: Int, _ context: TokenContext) -> Response? {
+        guard let limit = context.token.rateLimit, let perSecond = limit.eventsPerSecond else { return nil }
+        let decision = limiter.admitEvents(context.token.tokenID, limit: limit, count: count)
+        guard !decision.allowed else { return nil }
+        usage.recordRateLimited(context.token.tokenID)
+        return ErrorResponse.response(
+            status: .tooManyRequests,
+            message: "this token's event limit (\(perSecond) events a second) cannot take \(count) more now; retry in \(decision.resetSeconds) s (nothing was stored)",
+            headers: [.retryAfter: String(decision.resetSeconds)])
     }
 
     static let queueFull = KeyflareError.unavailable("the ingest queue is full; retry in a moment (nothing was stored)")
@@ -197,15 +218,24 @@ struct IngestController {
         return try json.withUnsafeBytes { try IngestBatch.parse($0, receivedAt: receivedAt) }
     }
 
+    /// Most bytes of `ce-*` headers (names and values) a CloudEvent request may carry.
+    static let maxCloudEventHeaderBytes = 8 * 1024
+
     /// A CloudEvent's `ce-*` headers (binary content mode) added to every event, as Logflare does:
     /// `cloud_event` holds them all (dashes as underscores), `timestamp` is `ce-time`, which is also
     /// the events' time when it is a valid RFC 3339 time.
     static func withCloudEvent(_ batch: IngestBatch, _ headers: HTTPFields, receivedAt: Date) throws -> IngestBatch {
         var attributes: [String: String] = [:]
+        var headerBytes = 0
         for field in headers {
             let name = field.name.canonicalName
             guard name.hasPrefix("ce-"), name.count > 3 else { continue }
             attributes[String(name.dropFirst(3)).replacingOccurrences(of: "-", with: "_")] = field.value
+            headerBytes += name.utf8.count + field.value.utf8.count
+        }
+        // Every event gets a copy: bounded, so that headers cannot multiply what a body stores.
+        guard headerBytes <= Self.maxCloudEventHeaderBytes else {
+            throw KeyflareError.badRequest("the ce-* headers take more than \(Self.maxCloudEventHeaderBytes) bytes")
         }
         var added: [String: Any] = ["cloud_event": attributes]
         var stamped = batch
@@ -214,6 +244,11 @@ struct IngestController {
             stamped = batch.stamped(RFC3339.parse(time) ?? receivedAt)
         }
         let data = try JSONSerialization.data(withJSONObject: added, options: [.sortedKeys])
+        let (total, overflow) = data.count.multipliedReportingOverflow(by: batch.count)
+        guard !overflow, total + batch.json.utf8.count <= IngestBatch.maxBodyBytes else {
+            throw KeyflareError.payloadTooLarge(
+                "the ce-* headers copied into each of \(batch.count) events would store more than 10 MiB; send fewer events per request")
+        }
         stamped.addedFields = String(decoding: data, as: UTF8.self)
         return stamped
     }
@@ -250,7 +285,9 @@ struct IngestController {
         case .converted, .otlp:
             let (grown, overflow) = decoded.multipliedReportingOverflow(by: 64)
             let output = overflow ? limit : min(grown, limit)
-            return (total + (growth == .otlp ? 4 : 2) * output, output)
+            // Output buffers grow by doubling (up to twice the output while the last growth copies),
+            // plus the String the batch keeps; OTLP also holds one resource's and one scope's JSON.
+            return (total + (growth == .otlp ? 6 : 3) * output, output)
         }
     }
 

@@ -19,7 +19,7 @@ public struct TokenJSON: Encodable, Sendable {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
         case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
         case format, disabledAt = "disabled_at", allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins"
-        case requireOrigin = "require_origin"
+        case requireOrigin = "require_origin", rateLimit = "rate_limit"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -40,7 +40,24 @@ public struct TokenJSON: Encodable, Sendable {
         try c.encode(token.restrictions.allowedIPs.map(\.description), forKey: .allowedIPs)
         try c.encode(token.restrictions.allowedOrigins.map(\.description), forKey: .allowedOrigins)
         try c.encode(token.restrictions.requireOrigin, forKey: .requireOrigin)
+        try c.encode(token.rateLimit.map(RateLimitJSON.init), forKey: .rateLimit)
         if let secret { try c.encode(secret, forKey: .secret) }
+    }
+}
+
+/// A rate limit as the API shows it.
+struct RateLimitJSON: Encodable {
+    let limit: RateLimit
+
+    enum CodingKeys: String, CodingKey {
+        case requestsPerSecond = "requests_per_second", burst, eventsPerSecond = "events_per_second"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(limit.requestsPerSecond, forKey: .requestsPerSecond)
+        try c.encode(limit.burst, forKey: .burst)
+        try c.encode(limit.eventsPerSecond, forKey: .eventsPerSecond)
     }
 }
 

@@ -59,4 +59,33 @@ public struct AccountStore: Sendable {
         else { return nil }
         return Account(id: try row.decode("id"), name: try row.decode("name"), createdAt: try row.decode("created_at"))
     }
+
+    /// The account's default rate limit, for its tokens that set none.
+    /// - Parameters:
+    ///   - id: the account id.
+    public func defaultRateLimit(id: UUID) async throws -> RateLimit? {
+        guard let row = try await pool.query(
+            """
+            SELECT default_rate_limit_rps AS rate_limit_rps, default_rate_limit_burst AS rate_limit_burst,
+                   default_rate_limit_eps AS rate_limit_eps
+            FROM accounts WHERE id = \(id)
+            """
+        ).first else { return nil }
+        return try AccessTokenStore.rateLimit(row)
+    }
+
+    /// Sets (or with nil removes) the account's default rate limit; every instance's cache drops
+    /// the account's tokens within one notification delivery (migration 0022's trigger).
+    /// - Parameters:
+    ///   - limit: the new default.
+    ///   - id: the account id.
+    public func setDefaultRateLimit(_ limit: RateLimit?, id: UUID) async throws {
+        try await pool.query(
+            """
+            UPDATE accounts SET default_rate_limit_rps = \(limit?.requestsPerSecond), default_rate_limit_burst = \(limit?.burst),
+                default_rate_limit_eps = \(limit?.eventsPerSecond)
+            WHERE id = \(id)
+            """
+        )
+    }
 }

@@ -18,12 +18,14 @@ public struct AccessTokenStore: Sendable {
     static let columns: Query = """
         t.id, t.account_id, t.description, t.scopes, t.hint, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
         t.format, t.disabled_at, t.allowed_ips::text[] AS allowed_ips, t.allowed_origins, t.require_origin,
+        t.rate_limit_rps, t.rate_limit_burst, t.rate_limit_eps,
         coalesce((SELECT u.requests FROM token_usage_daily u
                   WHERE u.token_id = t.id AND u.day = (now() AT TIME ZONE 'UTC')::date), 0) AS requests_today
         """
     static let insertedColumns: Query = """
         id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, format,
-        disabled_at, allowed_ips::text[] AS allowed_ips, allowed_origins, require_origin, 0 AS requests_today
+        disabled_at, allowed_ips::text[] AS allowed_ips, allowed_origins, require_origin,
+        rate_limit_rps, rate_limit_burst, rate_limit_eps, 0 AS requests_today
         """
 
     /// Creates a token and returns it with its secret, the only time the secret exists outside the
@@ -37,11 +39,11 @@ public struct AccessTokenStore: Sendable {
     ///   - restrictions: where it may be used from.
     public func create(
         accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
-        restrictions: TokenRestrictions = .none
+        restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil
     ) async throws -> (AccessToken, String) {
         try await pool.withTransaction { connection in
             try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
-                            expiresAt: expiresAt, actor: actor, restrictions: restrictions)
+                            expiresAt: expiresAt, actor: actor, restrictions: restrictions, rateLimit: rateLimit)
         }
     }
 
@@ -74,7 +76,7 @@ public struct AccessTokenStore: Sendable {
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
                        seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil,
-                       restrictions: TokenRestrictions = .none) throws -> (AccessToken, String)
+                       restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil) throws -> (AccessToken, String)
     {
         guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }
         guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
@@ -99,11 +101,12 @@ public struct AccessTokenStore: Sendable {
         let row = try connection.execute(
             """
             INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format,
-                                       allowed_ips, allowed_origins, require_origin)
+                                       allowed_ips, allowed_origins, require_origin, rate_limit_rps, rate_limit_burst, rate_limit_eps)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
                     \(format == .imported && secret.utf8.count < 32 ? "****" : TokenFormat.hint(of: secret)), \(expiresAt),
                     \(seeded?.kind.rawValue), \(format.rawValue), \(restrictions.allowedIPs.map(\.description))::cidr[],
-                    \(restrictions.allowedOrigins.map(\.description))::text[], \(restrictions.requireOrigin))
+                    \(restrictions.allowedOrigins.map(\.description))::text[], \(restrictions.requireOrigin),
+                    \(rateLimit?.requestsPerSecond), \(rateLimit?.burst), \(rateLimit?.eventsPerSecond))
             ON CONFLICT (token_hash) DO NOTHING
             RETURNING \(insertedColumns)
             """
@@ -231,7 +234,7 @@ public struct AccessTokenStore: Sendable {
                 ?? old.expiresAt.map { now.addingTimeInterval($0.timeIntervalSince(old.createdAt)) }
             let (new, secret) = try Self.create(
                 on: connection, accountID: accountID, description: old.description, scopes: old.scopes, expiresAt: expiresAt,
-                actor: actor, checkResources: false, restrictions: old.restrictions
+                actor: actor, checkResources: false, restrictions: old.restrictions, rateLimit: old.rateLimit
             )
             let updated = try connection.execute(
                 graceSeconds == 0
@@ -252,16 +255,19 @@ public struct AccessTokenStore: Sendable {
     public func lookup(digest: TokenDigest) async throws -> TokenRecord? {
         guard let row = try await pool.query(
             """
-            SELECT id, account_id, scopes, expires_at, revoked_at, disabled_at, allowed_ips::text[] AS allowed_ips,
-                   allowed_origins, require_origin
-            FROM access_tokens
-            WHERE token_hash = decode(\(digest.hex), 'hex')
+            SELECT t.id, t.account_id, t.scopes, t.expires_at, t.revoked_at, t.disabled_at, t.allowed_ips::text[] AS allowed_ips,
+                   t.allowed_origins, t.require_origin,
+                   coalesce(t.rate_limit_rps, a.default_rate_limit_rps) AS rate_limit_rps,
+                   CASE WHEN t.rate_limit_rps IS NOT NULL THEN t.rate_limit_burst ELSE a.default_rate_limit_burst END AS rate_limit_burst,
+                   CASE WHEN t.rate_limit_rps IS NOT NULL THEN t.rate_limit_eps ELSE a.default_rate_limit_eps END AS rate_limit_eps
+            FROM access_tokens t JOIN accounts a ON a.id = t.account_id
+            WHERE t.token_hash = decode(\(digest.hex), 'hex')
             """
         ).first else { return nil }
         let token = VerifiedToken(
             tokenID: try row.decode("id"), accountID: try row.decode("account_id"),
             scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at"),
-            restrictions: try Self.restrictions(row)
+            restrictions: try Self.restrictions(row), rateLimit: try Self.rateLimit(row)
         )
         return TokenRecord(token: token, revokedAt: try row.decodeIfPresent("revoked_at"), disabledAt: try row.decodeIfPresent("disabled_at"))
     }
@@ -280,6 +286,14 @@ public struct AccessTokenStore: Sendable {
         var patterns = origins.compactMap { try? OriginPattern(parsing: $0) }
         if patterns.isEmpty && !origins.isEmpty { patterns = [try OriginPattern(parsing: "invalid://invalid.invalid")] }
         return TokenRestrictions(allowedIPs: blocks, allowedOrigins: patterns, requireOrigin: requireOrigin)
+    }
+
+    /// A row's rate limit: nil without `rate_limit_rps`; the burst defaults to the rate.
+    static func rateLimit(_ row: Row) throws -> RateLimit? {
+        guard let rps = try row.decodeIfPresent("rate_limit_rps", as: Int.self) else { return nil }
+        return RateLimit(
+            requestsPerSecond: rps, burst: try row.decodeIfPresent("rate_limit_burst", as: Int.self) ?? rps,
+            eventsPerSecond: try row.decodeIfPresent("rate_limit_eps", as: Int.self))
     }
 
     /// Disables a token (refused with 401 "access token is disabled" until enabled) or enables it
@@ -318,8 +332,10 @@ public struct AccessTokenStore: Sendable {
     ///   - restrictions: new restrictions.
     ///   - actor: who, for the audit log.
     /// - Returns: the token as it now stands; nil when the account has no such token.
+    ///   - rateLimit: new rate limit: `.some(nil)` removes it, nil leaves it.
     public func update(
-        id: UUID, accountID: UUID, description: String?, restrictions: TokenRestrictions?, actor: AuditActor
+        id: UUID, accountID: UUID, description: String?, restrictions: TokenRestrictions?, rateLimit: RateLimit?? = nil,
+        actor: AuditActor
     ) async throws -> AccessToken? {
         if let description, description.unicodeScalars.count > AccessToken.maxDescriptionLength {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
@@ -331,11 +347,13 @@ public struct AccessTokenStore: Sendable {
             let token = try Self.decode(row)
             if token.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; create a new one instead") }
             let r = restrictions ?? token.restrictions
+            let limit = rateLimit ?? token.rateLimit
             let updated = try connection.execute(
                 """
                 UPDATE access_tokens t SET description = \(description ?? token.description),
                     allowed_ips = \(r.allowedIPs.map(\.description))::cidr[], allowed_origins = \(r.allowedOrigins.map(\.description))::text[],
-                    require_origin = \(r.requireOrigin)
+                    require_origin = \(r.requireOrigin), rate_limit_rps = \(limit?.requestsPerSecond),
+                    rate_limit_burst = \(limit?.burst), rate_limit_eps = \(limit?.eventsPerSecond)
                 WHERE t.id = \(id) RETURNING \(Self.insertedColumns)
                 """
             ).first!
@@ -368,7 +386,8 @@ public struct AccessTokenStore: Sendable {
             revokedAt: try row.decodeIfPresent("revoked_at"), lastUsedAt: try row.decodeIfPresent("last_used_at"),
             requestsToday: try row.decode("requests_today"),
             format: AccessToken.Format(rawValue: try row.decode("format")) ?? .keyflare,
-            disabledAt: try row.decodeIfPresent("disabled_at"), restrictions: try restrictions(row)
+            disabledAt: try row.decodeIfPresent("disabled_at"), restrictions: try restrictions(row),
+            rateLimit: try rateLimit(row)
         )
     }
 }

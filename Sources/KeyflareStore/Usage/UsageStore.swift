@@ -23,16 +23,19 @@ public struct UsageStore: Sendable {
         let ids = tallies.map(\.tokenID)
         let days = tallies.map(\.day.description)
         let counts = tallies.map(\.requests)
+        let limited = tallies.map(\.rateLimited)
         let last = tallies.map(\.lastUsedAt)
         _ = try await pool.withTransaction { connection in
             try connection.execute(
                 """
-                INSERT INTO token_usage_daily (token_id, day, requests)
-                SELECT u.token_id, u.day, u.requests
-                FROM unnest(\(ids)::uuid[], \(days)::date[], \(counts)::bigint[]) AS u (token_id, day, requests)
+                INSERT INTO token_usage_daily (token_id, day, requests, rate_limited)
+                SELECT u.token_id, u.day, u.requests, u.rate_limited
+                FROM unnest(\(ids)::uuid[], \(days)::date[], \(counts)::bigint[], \(limited)::bigint[])
+                    AS u (token_id, day, requests, rate_limited)
                 JOIN access_tokens t ON t.id = u.token_id
                 ORDER BY 1, 2
-                ON CONFLICT (token_id, day) DO UPDATE SET requests = token_usage_daily.requests + excluded.requests
+                ON CONFLICT (token_id, day) DO UPDATE SET requests = token_usage_daily.requests + excluded.requests,
+                    rate_limited = token_usage_daily.rate_limited + excluded.rate_limited
                 """
             )
             // This UPDATE touches only last_used_at, which does not fire the cache-invalidation trigger.
