@@ -122,6 +122,29 @@ def suite_http_auth():
     }
 
 
+def suite_rate_limited():
+    """The cost of a rate-limited token's check: /api/auth/check with a token limited far above
+    what wrk can send (so nothing is refused and only the bucket's cost shows) against an
+    unlimited token, in the same run. Target: at most 1.2 times the cost (req/s ratio >= 0.83)."""
+    client = Client(A)
+    unlimited = new_token(client)[1]
+    status, body = client.request(
+        "POST", "/api/access-tokens", TOKEN,
+        {"scopes": ["ingest"], "rate_limit": {"requests_per_second": 1000000, "burst": 1000000}})
+    assert status == 201, (status, body)
+    limited = json.loads(body)["token"]
+    for token in (unlimited, limited):
+        client.request("GET", "/api/auth/check", token)
+    reference = wrk(A, "/api/auth/check", header=f"X-API-KEY: {unlimited}")
+    measured = wrk(A, "/api/auth/check", header=f"X-API-KEY: {limited}")
+    ratio = measured["rps"] / reference["rps"]
+    return {
+        "rate-limited req/s": (measured["rps"], reference["rps"], ">= 0.83 ratio (cost <= 1.2x)", ratio >= 0.83),
+        "rate-limited p99 ms": (measured["p99_ms"], reference["p99_ms"], "-", None),
+        "rate-limited refused": (measured["non2xx"], 0, "0", measured["non2xx"] == 0),
+    }
+
+
 def lua_post(body, token):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write('wrk.method = "POST"\n')
@@ -515,6 +538,7 @@ SUITES = {
     "http-auth": suite_http_auth, "ingest-single": suite_ingest_single, "ingest-batch": suite_ingest_batch,
     "revoke": suite_revoke, "cold-verify": suite_cold_verify, "memory": suite_memory, "soak": suite_soak,
     "abuse": suite_abuse, "endpoint-latest": suite_endpoint_latest, "sandbox-sources": suite_sandbox_sources,
+    "rate-limited": suite_rate_limited,
 }
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 # `make bench [SUITE=name]`: a throwaway PostgreSQL, two release-built Keyflare instances on
 # loopback, the suites, and a table of figures against same-run references. Writes
 # bench/results/latest.json. Suites: verify http-auth ingest-single ingest-batch revoke cold-verify
-# memory soak abuse endpoint-latest sandbox-sources (default: all).
+# memory soak abuse endpoint-latest sandbox-sources rate-limited (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=${SUITE:-all}
-all="verify http-auth ingest-single ingest-batch revoke cold-verify memory soak abuse endpoint-latest sandbox-sources"
+all="verify http-auth ingest-single ingest-batch revoke cold-verify memory soak abuse endpoint-latest sandbox-sources rate-limited"
 [ "$suite" = all ] && suites=$all || suites=$suite
 for s in $suites; do
   case " $all " in *" $s "*) ;; *) echo "unknown suite: $s (one of: $all)" >&2; exit 2 ;; esac

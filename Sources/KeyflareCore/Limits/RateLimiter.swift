@@ -70,6 +70,9 @@ public final class RateLimiter: Sendable {
         var demand: Double = 0
         /// The other instances' demand per second, from the last exchange.
         var others: Double = 0
+        /// Whether an exchange has reported the others since this instance first saw the token:
+        /// until then the token's traffic is assumed to be spread over every live instance.
+        var heard = false
 
         mutating func refill(now: Double, rate: Double, capacity: Double) {
             level = min(capacity, level + max(0, now - updated) * rate)
@@ -108,8 +111,10 @@ public final class RateLimiter: Sendable {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
-    /// The local share of a rate: all of it when no other instance asks, else in proportion.
-    static func share(_ rate: Double, mine: Double, others: Double) -> Double {
+    /// The local share of a rate: an even share of the live instances' until the others are heard
+    /// from, then all of it when no other instance asks, else in proportion.
+    static func share(_ rate: Double, mine: Double, others: Double, heard: Bool = true, live: Double = 1) -> Double {
+        guard heard else { return rate / max(live, 1) }
         guard others > 0 else { return rate }
         // An instance that has seen nothing yet still keeps a little, so that its first requests
         // after a quiet spell are not refused before the next exchange.
@@ -149,7 +154,7 @@ public final class RateLimiter: Sendable {
             entry.lastSeen = now
             let rate = Double(events ? limit.eventsPerSecond ?? 0 : limit.requestsPerSecond)
             var bucket = events ? entry.events : entry.requests
-            let localRate = Self.share(rate, mine: bucket.demand, others: bucket.others)
+            let localRate = Self.share(rate, mine: bucket.demand, others: bucket.others, heard: bucket.heard, live: live)
             // The bucket's size is this instance's share of the burst (of one second of events for
             // the event bucket), so that the instances' buckets together hold one burst.
             let capacity = (events ? rate : Double(limit.burst)) * localRate / rate
@@ -222,6 +227,8 @@ public final class RateLimiter: Sendable {
                 let theirs = others[id]
                 entry.requests.others = theirs?.requests ?? 0
                 entry.events.others = theirs?.events ?? 0
+                entry.requests.heard = true
+                entry.events.heard = true
                 table[id] = entry
             }
         }
