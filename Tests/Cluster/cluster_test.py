@@ -344,6 +344,50 @@ def rate_limit_through_balancer():
     )
 
 
+def allow_lists_through_balancer():
+    """allowed_ips and allowed_origins through HAProxy (which appends the client to X-Forwarded-For,
+    and is a trusted proxy here), and straight to an instance."""
+    admin = Client(LB)
+    status, body = admin.request(
+        "POST", "/api/access-tokens", MANAGEMENT,
+        {"scopes": ["ingest"], "allowed_ips": ["203.0.113.0/24"], "allowed_origins": ["https://app.example.com"]})
+    if status != 201:
+        verdict("allow-lists through the balancer", False, f"create answered {status}: {body[:200]}")
+        return
+    token = json.loads(body)["token"]
+
+    def check(port, headers):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        connection.request("GET", "/api/auth/check", headers={"X-API-KEY": token, **headers})
+        response = connection.getresponse()
+        text = response.read().decode()
+        allow = response.getheader("Access-Control-Allow-Origin")
+        connection.close()
+        return response.status, text, allow
+
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    results_ = {
+        "forwarded from an allowed network": check(LB, forwarded),
+        "forwarded from elsewhere": check(LB, {"X-Forwarded-For": "198.51.100.7"}),
+        "loopback, not forwarded": check(LB, {}),
+        "allowed origin": check(LB, {**forwarded, "Origin": "https://app.example.com"}),
+        "other origin": check(LB, {**forwarded, "Origin": "https://evil.example"}),
+        # Straight to an instance, the peer is 127.0.0.1, which is trusted here: its header counts.
+        "direct, forwarded": check(INSTANCES[1], forwarded),
+    }
+    expected = {
+        "forwarded from an allowed network": 200, "forwarded from elsewhere": 403, "loopback, not forwarded": 403,
+        "allowed origin": 200, "other origin": 403, "direct, forwarded": 200,
+    }
+    ok = all(results_[k][0] == v for k, v in expected.items())
+    ok = ok and "198.51.100.7" in results_["forwarded from elsewhere"][1]
+    ok = ok and results_["allowed origin"][2] == "https://app.example.com" and results_["other origin"][2] == "https://app.example.com"
+    verdict(
+        "allow-lists through the balancer", ok,
+        ", ".join(f"{k}: {v[0]}" for k, v in results_.items()),
+    )
+
+
 def database_restart():
     started = time.monotonic()
     subprocess.run([os.path.join(ROOT, "scripts/cluster.sh"), "restart-db", DIR], check=True)
@@ -397,7 +441,8 @@ def endpoint_through_pgbouncer():
 
 
 for scenario in (
-    kill_under_load, rolling_restart, revoke_through_balancer, rate_limit_through_balancer, database_restart,
+    kill_under_load, rolling_restart, revoke_through_balancer, rate_limit_through_balancer, allow_lists_through_balancer,
+    database_restart,
     endpoint_through_pgbouncer,
 ):
     try:
