@@ -208,9 +208,9 @@ import FoundationNetworking
             let before = try await t.count("SELECT count(*) AS n FROM access_tokens")
             let unknown = try await client.send(
                 "/api/access-tokens", method: .post, headers: headers,
-                body: #"{"scopes": ["ingest"], "rate_limit": {"requests_per_second": 1}}"#)
+                body: #"{"scopes": ["ingest"], "rate_limit_per_day": {"requests": 1}}"#)
             #expect(unknown.status == .unprocessableContent)
-            #expect(unknown.body.contains(#"unknown field \"rate_limit\""#))
+            #expect(unknown.body.contains(#"unknown field \"rate_limit_per_day\""#))
             let nul = try await client.send(
                 "/api/access-tokens", method: .post, headers: headers, body: #"{"description": "desc\u0000tail"}"#)
             #expect(nul.status == .unprocessableContent)
