@@ -97,6 +97,16 @@ struct ConsoleMiddleware: RouterMiddleware {
             return Page.render(
                 "problem", title: "Page not found", session: context.consoleSession, status: .notFound,
                 values: ["heading": "Page not found", "message": "There is no such page."])
+        } catch let error where DatabaseErrors.mapped(error) != nil {
+            // As on the API: a busy or unreachable database is a 503 the user can retry, not a 500.
+            let mapped = DatabaseErrors.mapped(error)!
+            if mapped.worthAWarning {
+                logger.warning("database failure", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            }
+            let status = mapped.error.status
+            return Page.render(
+                "problem", title: status.reasonPhrase, session: context.consoleSession, status: status,
+                values: ["heading": status.reasonPhrase, "message": mapped.error.message])
         } catch {
             logger.error("console error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return Page.render(

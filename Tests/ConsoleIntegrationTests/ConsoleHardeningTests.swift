@@ -188,6 +188,33 @@ import Testing
         }
     }
 
+    /// A busy database (no pool connection free in time) is a 503 page the user can retry, as on
+    /// the API, not a 500.
+    @Test func aBusyDatabaseIsA503PageNotA500() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (_, email) = try await ConsoleTests().user(t)
+        let app = try t.instance(configure: { $0.poolSize = 1; $0.dbAcquireTimeout = 0.05 })
+        try await app.application.test(.router) { client throws in
+            let (headers, csrf) = try await Console().loginForm(client)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        try await client.send(
+                            "/console/login", method: .post, headers: headers,
+                            body: Console.form([("_csrf", csrf), ("email", email), ("password", "guess \(i)")])
+                        ).status
+                    }
+                }
+                var all: [HTTPResponse.Status] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(!statuses.contains(.internalServerError), "\(statuses)")
+            #expect(statuses.allSatisfy { [.unauthorized, .tooManyRequests, .serviceUnavailable].contains($0) }, "\(statuses)")
+        }
+    }
+
     /// 80 parallel wrong passwords for one email, through two instances: at most 5 reach bcrypt.
     @Test func parallelGuessesThroughTwoInstancesReachBcryptAtMostFiveTimes() async throws {
         let t = try await TestApp.make()
