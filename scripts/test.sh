@@ -11,7 +11,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # Swift Testing runs every suite at once, and each test's instances hold pools of their own.
-KEYFLARE_PG_PORT=55432 KEYFLARE_PG_MAX_CONNECTIONS=500 scripts/pg-cluster.sh init "$tmp/pg"
+KEYFLARE_PG_PORT=55432 KEYFLARE_PG_MAX_CONNECTIONS=1000 scripts/pg-cluster.sh init "$tmp/pg"
 scripts/pg-cluster.sh start "$tmp/pg"
 export KEYFLARE_TEST_DATABASE_URL
 KEYFLARE_TEST_DATABASE_URL=$(scripts/pg-cluster.sh url "$tmp/pg" postgres)
