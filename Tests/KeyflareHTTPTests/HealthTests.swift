@@ -5,7 +5,6 @@ import KeyflareCore
 import NIOCore
 
 @testable import KeyflareHTTP
-import KeyflareServer
 import Logging
 import Testing
 
