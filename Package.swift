@@ -167,6 +167,7 @@ let package = Package(
             name: "KeyflareWebTests",
             dependencies: [
                 "KeyflareWeb",
+                "KeyflareStore",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),

@@ -46,7 +46,9 @@ public enum WebConsole {
             if let cookie = CookieJar.value(SignInPages.sessionCookie, in: request) { try await sessions.signOut(cookie: cookie) }
             return Page.redirect("/console/login", headers: [.setCookie: jar.clear(SignInPages.sessionCookie, path: "/console")])
         }
-        TokenPages(tokens: AccessTokenStore(pool: pool), sources: SourceStore(pool: pool), endpoints: EndpointStore(pool: pool), jar: jar)
+        TokenPages(
+            tokens: AccessTokenStore(pool: pool), sources: SourceStore(pool: pool), endpoints: EndpointStore(pool: pool),
+            accounts: AccountStore(pool: pool), usage: UsageStore(pool: pool), jar: jar)
             .addRoutes(to: console)
         SourcePages(sources: SourceStore(pool: pool), base: base).addRoutes(to: console)
         EndpointPages(endpoints: EndpointStore(pool: pool), sandbox: services.sandbox, base: base).addRoutes(to: console)

@@ -8,6 +8,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case tokenUpdated = "token.updated"
     case tokenDisabled = "token.disabled"
     case tokenEnabled = "token.enabled"
+    case accountUpdated = "account.updated"
     case sourceCreated = "source.created"
     case sourceUpdated = "source.updated"
     case sourceDeleted = "source.deleted"

@@ -1,26 +1,44 @@
 import Foundation
 import Synchronization
 
-/// Requests per token, counted in memory on the request path and drained in batches by a flusher,
-/// so that no request pays for a database write.
+/// Requests per token per UTC hour, counted in memory on the request path and drained in batches by
+/// a flusher, so that no request pays for a database write. Each tally also counts the client
+/// addresses and browser origins it saw, at most `maxDistinct` of each; the rest are counted together
+/// under `UsageCounter.others`, so an attacker rotating addresses cannot grow a tally.
 public final class UsageCounter: Sendable {
-    /// What one token did since the last drain, on one UTC day.
+    /// What one token did since the last drain, in one UTC hour.
     public struct Tally: Sendable, Equatable {
         /// The token.
         public let tokenID: UUID
-        /// The UTC day the requests fell on.
-        public let day: DayStamp
+        /// The UTC hour the requests fell in.
+        public let hour: HourStamp
         /// How many.
         public var requests: Int
         /// The latest of them.
         public var lastUsedAt: Date
         /// Requests refused by the token's rate limit (429), not in `requests`.
         public var rateLimited: Int = 0
+        /// Requests (accepted or refused) per client address; at most `maxDistinct` keys and `others`.
+        public var clients: [String: Int] = [:]
+        /// Requests per browser origin (`Origin`, else `Referer`'s origin), likewise bounded.
+        public var origins: [String: Int] = [:]
+
+        /// The UTC day the hour falls on.
+        public var day: DayStamp { hour.day }
     }
+
+    /// Distinct client addresses, and distinct origins, one tally keeps before counting the rest as
+    /// `others`.
+    public static let maxDistinct = 16
+    /// The key that counts whatever is past `maxDistinct`, or not worth keeping (an origin that is
+    /// not printable ASCII, or longer than `maxOriginBytes`).
+    public static let others = ""
+    /// The longest origin kept as it is.
+    public static let maxOriginBytes = 200
 
     private struct Key: Hashable {
         let tokenID: UUID
-        let day: DayStamp
+        let hour: HourStamp
     }
 
     private let tallies = Mutex<[Key: Tally]>([:])
@@ -31,32 +49,53 @@ public final class UsageCounter: Sendable {
     /// Counts one request.
     /// - Parameters:
     ///   - tokenID: the token that authenticated it.
+    ///   - client: the client's address, if known.
+    ///   - origin: the request's browser origin, if it sent one.
     ///   - at: when.
-    public func record(_ tokenID: UUID, at date: Date = Date()) {
-        let key = Key(tokenID: tokenID, day: DayStamp(date))
-        tallies.withLock { tallies in
-            if tallies[key] != nil {
-                tallies[key]!.requests += 1
-                if date > tallies[key]!.lastUsedAt { tallies[key]!.lastUsedAt = date }
-            } else {
-                tallies[key] = Tally(tokenID: tokenID, day: key.day, requests: 1, lastUsedAt: date)
-            }
+    public func record(_ tokenID: UUID, client: String? = nil, origin: String? = nil, at date: Date = Date()) {
+        count(tokenID, client: client, origin: origin, at: date) { tally in
+            tally.requests += 1
+            if date > tally.lastUsedAt { tally.lastUsedAt = date }
         }
     }
 
     /// Counts one request refused by the token's rate limit.
     /// - Parameters:
     ///   - tokenID: the token.
+    ///   - client: the client's address, if known.
+    ///   - origin: the request's browser origin, if it sent one.
     ///   - at: when.
-    public func recordRateLimited(_ tokenID: UUID, at date: Date = Date()) {
-        let key = Key(tokenID: tokenID, day: DayStamp(date))
+    public func recordRateLimited(_ tokenID: UUID, client: String? = nil, origin: String? = nil, at date: Date = Date()) {
+        count(tokenID, client: client, origin: origin, at: date) { $0.rateLimited += 1 }
+    }
+
+    private func count(_ tokenID: UUID, client: String?, origin: String?, at date: Date, _ change: (inout Tally) -> Void) {
+        let key = Key(tokenID: tokenID, hour: HourStamp(date))
+        let origin = origin.map(Self.kept)
         tallies.withLock { tallies in
-            if tallies[key] != nil {
-                tallies[key]!.rateLimited += 1
-            } else {
-                tallies[key] = Tally(tokenID: tokenID, day: key.day, requests: 0, lastUsedAt: date, rateLimited: 1)
+            if tallies[key] == nil {
+                tallies[key] = Tally(tokenID: tokenID, hour: key.hour, requests: 0, lastUsedAt: date)
             }
+            change(&tallies[key]!)
+            if let client { Self.add(client, to: &tallies[key]!.clients) }
+            if let origin { Self.add(origin, to: &tallies[key]!.origins) }
         }
+    }
+
+    private static func add(_ value: String, to counts: inout [String: Int], by n: Int = 1) {
+        if counts[value] != nil || counts.count < maxDistinct || value == others {
+            counts[value, default: 0] += n
+        } else {
+            counts[others, default: 0] += n
+        }
+    }
+
+    /// The origin as it is when it is short printable ASCII, else `others`: what is stored and shown
+    /// later never holds a control byte, a NUL or a megabyte of header.
+    static func kept(_ origin: String) -> String {
+        let utf8 = origin.utf8
+        guard !utf8.isEmpty, utf8.count <= maxOriginBytes, utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return others }
+        return origin
     }
 
     /// Takes everything counted so far, leaving the counter empty.
@@ -75,21 +114,47 @@ public final class UsageCounter: Sendable {
     public func restore(_ returned: [Tally]) {
         tallies.withLock { tallies in
             for tally in returned {
-                let key = Key(tokenID: tally.tokenID, day: tally.day)
-                if var existing = tallies[key] {
-                    existing.requests += tally.requests
-                    existing.rateLimited += tally.rateLimited
-                    existing.lastUsedAt = max(existing.lastUsedAt, tally.lastUsedAt)
-                    tallies[key] = existing
-                } else {
+                let key = Key(tokenID: tally.tokenID, hour: tally.hour)
+                guard var existing = tallies[key] else {
                     tallies[key] = tally
+                    continue
                 }
+                existing.requests += tally.requests
+                existing.rateLimited += tally.rateLimited
+                existing.lastUsedAt = max(existing.lastUsedAt, tally.lastUsedAt)
+                for (value, n) in tally.clients { Self.add(value, to: &existing.clients, by: n) }
+                for (value, n) in tally.origins { Self.add(value, to: &existing.origins, by: n) }
+                tallies[key] = existing
             }
         }
     }
 
     /// Requests counted but not yet drained (for tests).
     public var pending: Int { tallies.withLock { $0.values.reduce(0) { $0 + $1.requests } } }
+}
+
+/// A UTC clock hour.
+public struct HourStamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Hours since 1970-01-01T00:00Z.
+    public let hoursSinceEpoch: Int
+
+    /// The UTC hour a moment falls in.
+    /// - Parameters:
+    ///   - date: the moment.
+    public init(_ date: Date) {
+        hoursSinceEpoch = Int((date.timeIntervalSince1970 / 3_600).rounded(.down))
+    }
+
+    /// The day the hour falls on.
+    public var day: DayStamp { DayStamp(start) }
+
+    /// The hour's first moment.
+    public var start: Date { Date(timeIntervalSince1970: Double(hoursSinceEpoch) * 3_600) }
+
+    /// `YYYY-MM-DDTHH:00:00Z`, as PostgreSQL's `timestamptz` reads it.
+    public var description: String { RFC3339.format(start) }
+
+    public static func < (a: HourStamp, b: HourStamp) -> Bool { a.hoursSinceEpoch < b.hoursSinceEpoch }
 }
 
 /// A UTC calendar day, as `YYYY-MM-DD`.

@@ -24,23 +24,23 @@ struct TokenAuthenticator: RouterMiddleware {
         var context = context
         let token = try await verify(presented, from: context)
         context.token = token
-        // Most tokens are unrestricted and unlimited: two checks, and no header is read.
+        // Origin and address are counted for the token's page (top clients of the last day).
+        let origin = Self.origin(of: request)
+        // Most tokens are unrestricted and unlimited: two checks.
         guard !token.restrictions.isEmpty || token.rateLimit != nil else {
-            usage.record(token.tokenID)
+            usage.record(token.tokenID, client: context.clientIP, origin: origin)
             return try await next(request, context)
         }
-        let origin = token.restrictions.isEmpty ? nil : Self.origin(of: request)
         let named = token.restrictions.allowedOrigins.isEmpty ? nil : Self.corsOrigin(for: origin, token.restrictions)
         var headers = HTTPFields()
         if let named { headers[.accessControlAllowOrigin] = named }
         do {
-            // The client address is formatted only when a network list needs it.
             if !token.restrictions.isEmpty { try token.restrictions.check(clientIP: context.clientIP, origin: origin) }
             if let limit = token.rateLimit {
                 let decision = limiter.admitRequest(token.tokenID, limit: limit)
                 Self.rateLimitHeaders(decision, into: &headers)
                 guard decision.allowed else {
-                    usage.recordRateLimited(token.tokenID)
+                    usage.recordRateLimited(token.tokenID, client: context.clientIP, origin: origin)
                     headers[.retryAfter] = String(decision.resetSeconds)
                     return ErrorResponse.response(
                         status: .tooManyRequests,
@@ -48,7 +48,7 @@ struct TokenAuthenticator: RouterMiddleware {
                         headers: headers)
                 }
             }
-            usage.record(token.tokenID)
+            usage.record(token.tokenID, client: context.clientIP, origin: origin)
             var response = try await next(request, context)
             // Handlers never set these headers themselves, so appending is enough (and cheaper).
             response.headers.append(contentsOf: headers)

@@ -185,6 +185,11 @@ struct AccessTokenController {
         struct Day: Encodable {
             let day: String
             let requests: Int
+            let rateLimited: Int
+
+            enum CodingKeys: String, CodingKey {
+                case day, requests, rateLimited = "rate_limited"
+            }
         }
 
         let tokenID: UUID
@@ -314,7 +319,7 @@ struct AccessTokenController {
             try context.token.requireManagement()
             let days = try Self.days(QueryString(request)["days"])
             let series = try await usage.daily(tokenID: id, days: days)
-            return try JSONResponse.make(UsageJSON(tokenID: id, days: series.map { .init(day: $0.day, requests: $0.requests) }))
+            return try JSONResponse.make(UsageJSON(tokenID: id, days: series.map { .init(day: $0.label, requests: $0.requests, rateLimited: $0.rateLimited) }))
         }
     }
 }

@@ -121,7 +121,7 @@ struct AccountController {
             try context.token.requireManagement()
             let body = try await RequestBody.decode(UpdateRequest.self, from: request)
             if let limit = body.defaultRateLimit {
-                try await accounts.setDefaultRateLimit(limit, id: context.token.accountID)
+                try await accounts.setDefaultRateLimit(limit, id: context.token.accountID, actor: context.actor(request))
             }
             return try await show(context.token.accountID)
         }

@@ -74,18 +74,27 @@ public struct AccountStore: Sendable {
         return try AccessTokenStore.rateLimit(row)
     }
 
-    /// Sets (or with nil removes) the account's default rate limit; every instance's cache drops
-    /// the account's tokens within one notification delivery (migration 0022's trigger).
+    /// Sets (or with nil removes) the account's default rate limit, recording `account.updated` in
+    /// the audit log in the same transaction; every instance's cache drops the account's tokens
+    /// within one notification delivery (migration 0022's trigger). A value equal to the one in
+    /// force changes nothing and records nothing.
     /// - Parameters:
     ///   - limit: the new default.
     ///   - id: the account id.
-    public func setDefaultRateLimit(_ limit: RateLimit?, id: UUID) async throws {
-        try await pool.query(
-            """
-            UPDATE accounts SET default_rate_limit_rps = \(limit?.requestsPerSecond), default_rate_limit_burst = \(limit?.burst),
-                default_rate_limit_eps = \(limit?.eventsPerSecond)
-            WHERE id = \(id)
-            """
-        )
+    ///   - actor: who asked.
+    public func setDefaultRateLimit(_ limit: RateLimit?, id: UUID, actor: AuditActor) async throws {
+        try await pool.withTransaction { connection in
+            let changed = try connection.execute(
+                """
+                UPDATE accounts SET default_rate_limit_rps = \(limit?.requestsPerSecond), default_rate_limit_burst = \(limit?.burst),
+                    default_rate_limit_eps = \(limit?.eventsPerSecond)
+                WHERE id = \(id) AND (default_rate_limit_rps, default_rate_limit_burst, default_rate_limit_eps)
+                    IS DISTINCT FROM (\(limit?.requestsPerSecond)::int, \(limit?.burst)::int, \(limit?.eventsPerSecond)::int)
+                RETURNING id
+                """
+            )
+            guard !changed.rows.isEmpty else { return }
+            try AuditStore.record(.accountUpdated, accountID: id, actor: actor, targetType: "account", targetID: id, on: connection)
+        }
     }
 }

@@ -4,7 +4,9 @@ import Hummingbird
 import KeyflareCore
 import KeyflareStore
 
-/// `/console/access-tokens`: list, create, revoke and roll tokens.
+/// `/console/access-tokens`: list, create, revoke, disable and roll tokens, each with a chart of its
+/// last 30 days; `/console/access-tokens/:id`: one token's last 48 hours, its busiest client
+/// addresses and origins of the last day, and its settings (description, rate limit, allow-lists).
 ///
 /// A new secret travels to the page that shows it in a short-lived HttpOnly cookie, read and
 /// cleared by that one page view: it is never stored on the server, a reload does not show it
@@ -13,6 +15,8 @@ struct TokenPages {
     let tokens: AccessTokenStore
     let sources: SourceStore
     let endpoints: EndpointStore
+    let accounts: AccountStore
+    let usage: UsageStore
     let jar: CookieJar
     static let onceCookie = "kf_once"
     static let path = "/console/access-tokens"
@@ -46,6 +50,25 @@ struct TokenPages {
                 return Page.redirect(Self.path + "?done=created", headers: [.setCookie: once(secret)])
             } catch let error as KeyflareError {
                 return try await page(context, form: form, error: error.message, status: error.status)
+            }
+        }
+        group.get("/access-tokens/:id") { request, context -> Response in
+            let token = try await find(request, context)
+            return try await detail(token, context, flash: Flash.message(request, in: Flash.tokens))
+        }
+        group.post("/access-tokens/:id/settings") { request, context -> Response in
+            let form = try await ConsoleForm.read(request, context)
+            let token = try await find(request, context)
+            do {
+                let settings = try Self.settings(form)
+                guard try await tokens.update(
+                    id: token.id, accountID: context.session.accountID, description: settings.description,
+                    restrictions: settings.restrictions, rateLimit: .some(settings.rateLimit), actor: context.actor(request))
+                    != nil
+                else { throw Self.notFound }
+                return Page.redirect(Self.path + "/" + token.id.uuidString.lowercased() + "?done=updated")
+            } catch let error as KeyflareError where error.status == .unprocessableContent || error.status == .conflict {
+                return try await detail(token, context, form: form, error: error.message, status: error.status)
             }
         }
         group.get("/access-tokens/:id/revoke") { request, context -> Response in
@@ -86,6 +109,94 @@ struct TokenPages {
                 return try await page(context, error: error.message, status: error.status)
             }
         }
+    }
+
+    /// What the settings form asks for: every field is sent, so an empty one clears its setting.
+    struct Settings {
+        let description: String
+        let restrictions: TokenRestrictions
+        let rateLimit: RateLimit?
+    }
+
+    /// Reads the settings form; a bad entry is a 422 naming it, and nothing is stored.
+    static func settings(_ form: FormData) throws -> Settings {
+        func lines(_ name: String) -> [String] {
+            (form[name] ?? "").split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        func number(_ name: String, _ field: String) throws -> Int? {
+            let text = (form[name] ?? "").trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { return nil }
+            guard let value = Int(text) else {
+                throw KeyflareError.unprocessable("rate_limit.\(field) must be a whole number from 1 to 1000000")
+            }
+            return value
+        }
+        let rps = try number("requests_per_second", "requests_per_second")
+        let burst = try number("burst", "burst")
+        let eps = try number("events_per_second", "events_per_second")
+        let limit: RateLimit? =
+            rps == nil && burst == nil && eps == nil
+            ? nil : try RateLimit.validated(requestsPerSecond: rps, burst: burst, eventsPerSecond: eps)
+        let restrictions = try TokenRestrictions(
+            parsing: lines("allowed_ips"), allowedOrigins: lines("allowed_origins"), requireOrigin: form["require_origin"] == "true")
+        let description = (form["description"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
+            throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
+        }
+        return Settings(description: description, restrictions: restrictions, rateLimit: limit)
+    }
+
+    /// "200 requests a second (bursts of 400), 5000 events a second".
+    static func describe(_ limit: RateLimit) -> String {
+        "\(limit.requestsPerSecond) requests a second (bursts of \(limit.burst))"
+            + (limit.eventsPerSecond.map { ", \($0) events a second" } ?? "")
+    }
+
+    /// Clients of the last day, busiest first, for a table.
+    private func top(_ token: AccessToken, _ kind: String) async throws -> [[String: Any]] {
+        try await usage.top(tokenID: token.id, kind: kind, limit: 10).map { value, requests in
+            ["value": value.isEmpty ? "all others" : value, "other": value.isEmpty, "requests": requests]
+        }
+    }
+
+    private func detail(
+        _ token: AccessToken, _ context: ConsoleContext, form: FormData? = nil, flash: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let accountDefault = try await accounts.defaultRateLimit(id: context.session.accountID)
+        let inForce = token.rateLimit ?? accountDefault
+        let hourly = try await usage.hourly(tokenID: token.id, hours: 48)
+        let id = token.id.uuidString.lowercased()
+        let r = token.restrictions
+        let own = token.rateLimit
+        let values: [String: Any] = [
+            "token": [
+                "id": id, "description": Self.describe(token), "type": token.kind.rawValue, "hint": token.hint,
+                "disabled": token.disabledAt != nil, "scopes": token.scopes.map(\.description),
+                "created": Page.time(token.createdAt), "lastUsed": Page.time(token.lastUsedAt),
+                "expires": token.expiresAt.map(Page.time) ?? "never",
+                "limit": inForce.map(Self.describe) ?? "none",
+                "limitSource": token.rateLimit != nil ? "" : (accountDefault != nil ? " (the account default)" : ""),
+                "restricted": Self.restrictions(token).isEmpty ? "none: any address, any page" : Self.restrictions(token),
+            ] as [String: Any],
+            "hourly": UsageChart(hourly, unit: "hour", limited: inForce != nil, barWidth: 6)
+                .values(id: "hourly", title: "Requests per hour, last 48 hours (UTC)", column: "Hour"),
+            "addresses": try await top(token, "address"),
+            "origins": try await top(token, "origin"),
+            "form": [
+                "description": form?["description"] ?? token.description,
+                "rps": form?["requests_per_second"] ?? own.map { String($0.requestsPerSecond) } ?? "",
+                "burst": form?["burst"] ?? own.map { String($0.burst) } ?? "",
+                "eps": form?["events_per_second"] ?? own?.eventsPerSecond.map(String.init) ?? "",
+                "ips": form?["allowed_ips"] ?? r.allowedIPs.map(\.description).joined(separator: "\n"),
+                "origins": form?["allowed_origins"] ?? r.allowedOrigins.map(\.description).joined(separator: "\n"),
+                "requireOrigin": form.map { $0["require_origin"] == "true" } ?? r.requireOrigin,
+            ] as [String: Any],
+        ]
+        return Page.render(
+            "token", title: "Access token …\(token.hint)", session: context.session, nav: "tokens", status: status,
+            values: values, flash: flash, error: error)
     }
 
     private func once(_ secret: String) -> String {
@@ -149,9 +260,14 @@ struct TokenPages {
             }
         }
         let now = Date()
+        let daily = try await usage.daily(tokenIDs: all.map(\.id), days: 30)
+        let accountLimited = try await accounts.defaultRateLimit(id: accountID) != nil
         let rows: [[String: Any]] = all.map { token in
-            [
-                "id": token.id.uuidString.lowercased(), "description": Self.describe(token), "type": token.kind.rawValue,
+            let id = token.id.uuidString.lowercased()
+            return [
+                "chart": UsageChart(daily[token.id] ?? [], unit: "day", limited: token.rateLimit != nil || accountLimited)
+                    .values(id: "daily-" + id, title: "Requests per day of \(Self.describe(token)), last 30 days (UTC)", column: "Day"),
+                "id": id, "description": Self.describe(token), "type": token.kind.rawValue,
                 "scopes": token.scopes.map(label), "hint": token.hint, "created": Page.time(token.createdAt),
                 "lastUsed": Page.time(token.lastUsedAt),
                 "expires": token.expiresAt.map { ($0 <= now ? "expired " : "") + Page.time($0) } ?? "never",

@@ -38,12 +38,18 @@ enum Stylesheet {
         .inline button{margin-top:0}
         .scopes{margin:0;padding-left:1rem}
         .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.8rem;font-weight:600}
-        .badge.public{background:#dcfce7;color:#14532d}.badge.private{background:#fee2e2;color:#7f1d1d}
+        .badge.disabled{background:#e5e7eb;color:#374151}.badge.public{background:#dcfce7;color:#14532d}.badge.private{background:#fee2e2;color:#7f1d1d}
         .notice{background:#e0f2fe;border:1px solid #7dd3fc;padding:8px 12px;border-radius:6px}
         .error{background:#fef2f2;border:1px solid #fca5a5;padding:8px 12px;border-radius:6px;color:#7f1d1d}
         .secret{border:2px solid #f59e0b}
         .copyrow{display:flex;gap:8px}.copyrow input{font-family:ui-monospace,monospace}.copyrow button{margin-top:0}
         .muted{color:#5b6570}
+        .chart{margin:0;min-width:8rem}.chart figcaption{font-size:.8rem}
+        .chart-svg{display:block;width:100%;max-width:12rem;height:2.5rem;border-bottom:1px solid #9aa4af}
+        .wide .chart-svg{max-width:none;height:8rem}
+        .chart-ok{fill:#0b5cad}.chart-limited{fill:#b42318}
+        .columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 16px}
+        .facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0 0 1rem}.facts dt{font-weight:600}.facts dd{margin:0;overflow-wrap:anywhere}
         pre{overflow-x:auto;background:#0f172a;color:#e2e8f0;padding:10px;border-radius:6px;font-size:.85rem}
         .examples td{border-top:0;padding-top:0}
         @media (max-width:640px){th,td{padding:6px 8px}.signout{margin-left:0}main{padding:10px}h1{font-size:1.35rem}}

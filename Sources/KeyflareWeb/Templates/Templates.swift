@@ -85,17 +85,18 @@ enum Templates {
             <div class="table-wrap">
             <table>
               <caption>Tokens of {{account}}</caption>
-              <thead><tr><th scope="col">Description</th><th scope="col">Type</th><th scope="col">Scopes</th><th scope="col">Hint</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+              <thead><tr><th scope="col">Description</th><th scope="col">Type</th><th scope="col">Scopes</th><th scope="col">Hint</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Last 30 days</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
               <tbody>
               {{#tokens}}
               <tr data-token-id="{{id}}">
-                <td>{{description}}</td>
+                <td><a href="/console/access-tokens/{{id}}">{{description}}</a></td>
                 <td><span class="badge {{type}}">{{type}}</span>{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
                 <td><ul class="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul></td>
                 <td><code>…{{hint}}</code></td>
                 <td>{{created}}</td>
                 <td>{{lastUsed}}</td>
                 <td>{{expires}}</td>
+                <td>{{#chart}}{{> chart}}{{/chart}}</td>
                 <td class="actions">
                   <a class="button danger" href="/console/access-tokens/{{id}}/revoke">Revoke<span class="sr"> {{description}}</span></a>
                   <form method="post" action="/console/access-tokens/{{id}}/{{toggle}}" class="inline">
@@ -116,7 +117,7 @@ enum Templates {
                 </td>
               </tr>
               {{/tokens}}
-              {{^tokens}}<tr><td colspan="8">No active tokens.</td></tr>{{/tokens}}
+              {{^tokens}}<tr><td colspan="9">No active tokens.</td></tr>{{/tokens}}
               </tbody>
             </table>
             </div>
@@ -149,6 +150,72 @@ enum Templates {
                   <option value="7776000">in 90 days</option>
                 </select>
                 <button type="submit" class="primary">Create</button>
+              </form>
+            </section>
+            """,
+        "chart": """
+            <figure class="chart" data-testid="chart-{{id}}">
+              <svg class="chart-svg" viewBox="0 0 {{width}} {{height}}" preserveAspectRatio="none" aria-hidden="true" focusable="false">{{#bars}}{{#drawn}}<rect class="chart-ok" x="{{x}}" y="{{y}}" width="{{barWidth}}" height="{{h}}"></rect>{{/drawn}}{{#limitedDrawn}}<rect class="chart-limited" x="{{x}}" y="{{ly}}" width="{{barWidth}}" height="{{lh}}"></rect>{{/limitedDrawn}}{{/bars}}</svg>
+              <figcaption class="muted">{{summary}}</figcaption>
+              <table class="sr">
+                <caption>{{title}}</caption>
+                <thead><tr><th scope="col">{{column}}</th><th scope="col">Requests</th>{{#showLimited}}<th scope="col">Refused by the rate limit</th>{{/showLimited}}</tr></thead>
+                <tbody>{{#bars}}<tr><th scope="row">{{label}}</th><td>{{requests}}</td>{{#showLimited}}<td>{{rateLimited}}</td>{{/showLimited}}</tr>{{/bars}}</tbody>
+              </table>
+            </figure>
+            """,
+        "token": """
+            <p><a href="/console/access-tokens">Access tokens</a></p>
+            <h1>{{token.description}} <code>…{{token.hint}}</code></h1>
+            <p><span class="badge {{token.type}}">{{token.type}}</span>{{#token.disabled}} <span class="badge disabled">disabled</span>{{/token.disabled}}</p>
+            <section class="card" aria-labelledby="hourly-title">
+              <h2 id="hourly-title">Requests per hour, last 48 hours</h2>
+              <div class="wide">{{#hourly}}{{> chart}}{{/hourly}}</div>
+            </section>
+            <div class="columns">
+            <section class="card" aria-labelledby="addresses-title">
+              <h2 id="addresses-title">Client addresses, last 24 hours</h2>
+              <table data-testid="addresses"><thead><tr><th scope="col">Address</th><th scope="col">Requests</th></tr></thead>
+              <tbody>{{#addresses}}<tr><td>{{#other}}<em>{{value}}</em>{{/other}}{{^other}}<code>{{value}}</code>{{/other}}</td><td>{{requests}}</td></tr>{{/addresses}}
+              {{^addresses}}<tr><td colspan="2">No requests yet.</td></tr>{{/addresses}}</tbody></table>
+            </section>
+            <section class="card" aria-labelledby="origins-title">
+              <h2 id="origins-title">Web origins, last 24 hours</h2>
+              <table data-testid="origins"><thead><tr><th scope="col">Origin</th><th scope="col">Requests</th></tr></thead>
+              <tbody>{{#origins}}<tr><td>{{#other}}<em>{{value}}</em>{{/other}}{{^other}}<code>{{value}}</code>{{/other}}</td><td>{{requests}}</td></tr>{{/origins}}
+              {{^origins}}<tr><td colspan="2">No browser requests yet.</td></tr>{{/origins}}</tbody></table>
+            </section>
+            </div>
+            <section class="card" aria-labelledby="settings-title">
+              <h2 id="settings-title">Settings</h2>
+              <dl class="facts">
+                <dt>Scopes</dt><dd><ul class="scopes">{{#token.scopes}}<li>{{.}}</li>{{/token.scopes}}</ul></dd>
+                <dt>Created</dt><dd>{{token.created}}</dd>
+                <dt>Last used</dt><dd>{{token.lastUsed}}</dd>
+                <dt>Expires</dt><dd>{{token.expires}}</dd>
+                <dt>Rate limit in force</dt><dd data-testid="limit">{{token.limit}}{{token.limitSource}}</dd>
+                <dt>Allowed from</dt><dd data-testid="restricted">{{token.restricted}}</dd>
+              </dl>
+              <form method="post" action="/console/access-tokens/{{token.id}}/settings">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="description">Description</label>
+                <input id="description" name="description" maxlength="500" value="{{form.description}}">
+                <fieldset>
+                  <legend>Rate limit (all empty: none of its own; the account default applies if there is one)</legend>
+                  <label for="rps">Requests per second</label>
+                  <input id="rps" name="requests_per_second" inputmode="numeric" value="{{form.rps}}">
+                  <label for="burst">Burst (requests at once above the rate; empty: one second's worth)</label>
+                  <input id="burst" name="burst" inputmode="numeric" value="{{form.burst}}">
+                  <label for="eps">Ingest events per second (empty: not limited)</label>
+                  <input id="eps" name="events_per_second" inputmode="numeric" value="{{form.eps}}">
+                </fieldset>
+                <label for="allowed-ips">Allowed client addresses: CIDRs such as 203.0.113.0/24 or 2001:db8::/32, one per line (empty: anywhere)</label>
+                <textarea id="allowed-ips" name="allowed_ips" rows="3">{{form.ips}}</textarea>
+                <label for="allowed-origins">Allowed web origins: https://app.example.com or https://*.example.com, one per line (empty: any page)</label>
+                <textarea id="allowed-origins" name="allowed_origins" rows="3">{{form.origins}}</textarea>
+                <label><input type="checkbox" name="require_origin" value="true"{{#form.requireOrigin}} checked{{/form.requireOrigin}}> Refuse requests that carry neither Origin nor Referer (browsers only)</label>
+                <p class="muted">An origin list stops other web pages from using a token they copied; a program that is not a browser can send any Origin it likes, so it is no defence against a server-side client.</p>
+                <button type="submit" class="primary">Save settings</button>
               </form>
             </section>
             """,
