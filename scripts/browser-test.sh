@@ -25,6 +25,8 @@ out=test-output/browser
 mkdir -p "$out"
 . scripts/test-instance.sh
 trap test_instance_stop EXIT
+# Usage reaches the charts within a second instead of ten.
+export KEYFLARE_USAGE_FLUSH_SECONDS=1
 test_instance "$admin_url" "kf_browser_$$" "$out/server.log"
 
 password="browser-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"

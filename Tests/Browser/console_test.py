@@ -1,9 +1,10 @@
 """The web console in a real browser (headless Chromium driven by Selenium).
 
 Scenario: sign in, create a token restricted to one source, read it from the shown-once panel,
-ingest with it over HTTP, revoke it in the page, see the next ingest refused, reload and find the
-secret nowhere in the page. Screenshots of the token page before and after revoking are saved in
-the output folder.
+ingest with it over HTTP, open its page and set a rate limit and an allowed origin, see a page on
+another origin refused, see the request in the token's charts, revoke it in the page, see the next
+ingest refused, reload and find the secret nowhere in the page. Screenshots of the tokens page
+before and after revoking and of the token's own page are saved in the output folder.
 
 Run by scripts/browser-test.sh, which starts Keyflare and passes its address and credentials in
 the environment.
@@ -12,6 +13,7 @@ the environment.
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -30,11 +32,14 @@ SOURCE_NAME = os.environ["KEYFLARE_BROWSER_SOURCE_NAME"]
 OUTPUT = os.environ["KEYFLARE_BROWSER_OUTPUT"]
 
 
-def ingest(token):
+def ingest(token, origin=None):
+    headers = {"X-API-KEY": token, "Content-Type": "application/json"}
+    if origin:
+        headers["Origin"] = origin
     request = urllib.request.Request(
         f"{BASE}/api/logs?source={SOURCE_ID}",
         data=json.dumps({"message": "from the browser test"}).encode(),
-        headers={"X-API-KEY": token, "Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:
@@ -86,7 +91,51 @@ def scenario(driver):
     status, body = ingest(secret)
     check(status == 200 and body == {"message": "Logged!"}, f"ingest with the new token: {status} {body}")
 
-    # 5. Revoke it in the page.
+    # 5. On the token's own page, set a rate limit and an allowed origin.
+    driver.find_element(By.LINK_TEXT, "browser test token").click()
+    wait.until(EC.presence_of_element_located((By.ID, "settings-title")))
+    token_path = driver.current_url[len(BASE):]
+    rps = driver.find_element(By.ID, "rps")
+    rps.clear()
+    rps.send_keys("100")
+    driver.find_element(By.ID, "allowed-origins").send_keys("https://shop.example.com")
+    driver.find_element(By.XPATH, "//form[contains(@action, '/settings')]//button[@type='submit']").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice")))
+    check("Settings saved" in driver.page_source, "the page confirms the settings")
+    limit = driver.find_element(By.CSS_SELECTOR, "[data-testid=limit]").text
+    check(limit.startswith("100 requests a second"), f"the limit in force is shown: {limit}")
+    restricted = driver.find_element(By.CSS_SELECTOR, "[data-testid=restricted]").text
+    check("https://shop.example.com" in restricted, f"the origin list is shown: {restricted}")
+
+    # 6. A page on another origin is refused; the allowed one is not, and sees the limit's headers.
+    status, body = ingest(secret, origin="https://evil.example")
+    check(status == 403, f"ingest from another origin: {status} {body}")
+    status, body = ingest(secret, origin="https://shop.example.com")
+    check(status == 200, f"ingest from the allowed origin: {status} {body}")
+
+    # 7. The requests show in the token's charts once the usage is flushed (every second here).
+    for _ in range(30):
+        driver.refresh()
+        wait.until(EC.presence_of_element_located((By.ID, "settings-title")))
+        hourly = driver.find_element(By.CSS_SELECTOR, "[data-testid=chart-hourly]")
+        summary = hourly.find_element(By.TAG_NAME, "figcaption").text
+        if summary.startswith("2 requests"):
+            break
+        time.sleep(0.5)
+    check(summary.startswith("2 requests in 48 hours"), f"the hourly chart counts the requests: {summary}")
+    check(hourly.find_elements(By.CSS_SELECTOR, "svg rect.chart-ok"), "the hourly chart draws a bar")
+    cells = hourly.find_elements(By.CSS_SELECTOR, "table.sr tbody tr")
+    check(len(cells) == 48, f"the screen-reader table has 48 hours: {len(cells)}")
+    origins = driver.find_element(By.CSS_SELECTOR, "[data-testid=origins]").text
+    check("https://shop.example.com" in origins and "https://evil.example" in origins, f"top origins: {origins}")
+    driver.save_screenshot(os.path.join(OUTPUT, "token-page.png"))
+    driver.find_element(By.LINK_TEXT, "Access tokens").click()
+    wait.until(EC.presence_of_element_located((By.ID, "create-title")))
+    row = driver.find_element(By.XPATH, "//tr[td[normalize-space()='browser test token']]")
+    daily = row.find_element(By.CSS_SELECTOR, "figure.chart figcaption").text
+    check(daily.startswith("2 requests in 30 days"), f"the tokens page charts 30 days: {daily}")
+
+    # 8. Revoke it in the page.
     row.find_element(By.LINK_TEXT, "Revoke").click() if row.find_elements(By.LINK_TEXT, "Revoke") else \
         row.find_element(By.PARTIAL_LINK_TEXT, "Revoke").click()
     wait.until(EC.presence_of_element_located((By.ID, "confirm-revoke")))
@@ -97,11 +146,11 @@ def scenario(driver):
     check("browser test token" not in driver.page_source, "the revoked token is no longer listed")
     driver.save_screenshot(os.path.join(OUTPUT, "tokens-after-revoke.png"))
 
-    # 6. The next ingest is refused.
+    # 9. The next ingest is refused.
     status, body = ingest(secret)
     check(status == 401, f"ingest after revoking: {status} {body}")
 
-    # 7. Reload: the secret is nowhere in the page.
+    # 10. Reload: the secret is nowhere in the page.
     driver.refresh()
     wait.until(EC.presence_of_element_located((By.ID, "create-title")))
     check(secret not in driver.page_source, "the secret is gone after a reload")
@@ -109,7 +158,7 @@ def scenario(driver):
 
     # The pages also work at phone width: only a table may scroll, inside its own box.
     driver.set_window_size(360, 900)
-    for path in ("/console/access-tokens", "/console/sources", "/console/endpoints"):
+    for path in ("/console/access-tokens", "/console/sources", "/console/endpoints", token_path):
         driver.get(f"{BASE}{path}")
         wait.until(EC.presence_of_element_located((By.TAG_NAME, "h1")))
         inner = driver.execute_script("return document.documentElement.clientWidth")
@@ -121,7 +170,7 @@ def scenario(driver):
             "  if (r.right > w + 1 && !e.closest('.table-wrap')) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right));"
             "}); return out.slice(0, 8);")
         check(scroll <= inner, f"{path} is {scroll} px wide in a {inner} px viewport: {wide}")
-        name = path.rsplit("/", 1)[-1]
+        name = "token" if path == token_path else path.rsplit("/", 1)[-1]
         driver.save_screenshot(os.path.join(OUTPUT, f"{name}-360px.png"))
 
     # No page broke its Content-Security-Policy (Chromium logs every violation to the console).

@@ -70,3 +70,13 @@ import Testing
         #expect(tally.clients.values.reduce(0, +) == UsageCounter.maxDistinct + 2)
     }
 }
+
+extension UsageCounterTests {
+    @Test func aRefusedRequestCountsItsClientButNoRequest() {
+        let counter = UsageCounter()
+        counter.recordRefused(token, client: "192.0.2.1", origin: "https://evil.example", at: late)
+        let tally = try! #require(counter.drain().first)
+        #expect(tally.requests == 0 && tally.rateLimited == 0)
+        #expect(tally.clients == ["192.0.2.1": 1] && tally.origins == ["https://evil.example": 1])
+    }
+}

@@ -18,7 +18,8 @@ public final class UsageCounter: Sendable {
         public var lastUsedAt: Date
         /// Requests refused by the token's rate limit (429), not in `requests`.
         public var rateLimited: Int = 0
-        /// Requests (accepted or refused) per client address; at most `maxDistinct` keys and `others`.
+        /// Requests (accepted, or refused by the rate limit or the allow-lists) per client address; at
+        /// most `maxDistinct` keys and `others`.
         public var clients: [String: Int] = [:]
         /// Requests per browser origin (`Origin`, else `Referer`'s origin), likewise bounded.
         public var origins: [String: Int] = [:]
@@ -67,6 +68,17 @@ public final class UsageCounter: Sendable {
     ///   - at: when.
     public func recordRateLimited(_ tokenID: UUID, client: String? = nil, origin: String? = nil, at date: Date = Date()) {
         count(tokenID, client: client, origin: origin, at: date) { $0.rateLimited += 1 }
+    }
+
+    /// Counts the client and origin of a request the token's allow-lists refused (403), without
+    /// counting a request: the token's page shows who tried to use it from where.
+    /// - Parameters:
+    ///   - tokenID: the token.
+    ///   - client: the client's address, if known.
+    ///   - origin: the request's browser origin, if it sent one.
+    ///   - at: when.
+    public func recordRefused(_ tokenID: UUID, client: String?, origin: String?, at date: Date = Date()) {
+        count(tokenID, client: client, origin: origin, at: date) { _ in }
     }
 
     private func count(_ tokenID: UUID, client: String?, origin: String?, at date: Date, _ change: (inout Tally) -> Void) {

@@ -35,7 +35,14 @@ struct TokenAuthenticator: RouterMiddleware {
         var headers = HTTPFields()
         if let named { headers[.accessControlAllowOrigin] = named }
         do {
-            if !token.restrictions.isEmpty { try token.restrictions.check(clientIP: context.clientIP, origin: origin) }
+            if !token.restrictions.isEmpty {
+                do {
+                    try token.restrictions.check(clientIP: context.clientIP, origin: origin)
+                } catch {
+                    usage.recordRefused(token.tokenID, client: context.clientIP, origin: origin)
+                    throw error
+                }
+            }
             if let limit = token.rateLimit {
                 let decision = limiter.admitRequest(token.tokenID, limit: limit)
                 Self.rateLimitHeaders(decision, into: &headers)

@@ -153,6 +153,19 @@ struct TokenPages {
             + (limit.eventsPerSecond.map { ", \($0) events a second" } ?? "")
     }
 
+    /// Names scopes as people read them: "ingest: web" rather than a source id.
+    static func labeller(sources: [Source], endpoints: [Endpoint]) -> (Scope) -> String {
+        let sourceNames = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0.name) })
+        let endpointNames = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.id, $0.name) })
+        return { scope in
+            switch scope {
+            case .ingestSource(let id): "ingest: \(sourceNames[id] ?? "(deleted)")"
+            case .queryEndpoint(let id): "query: \(endpointNames[id] ?? "(deleted)")"
+            default: scope.description
+            }
+        }
+    }
+
     /// Clients of the last day, busiest first, for a table.
     private func top(_ token: AccessToken, _ kind: String) async throws -> [[String: Any]] {
         try await usage.top(tokenID: token.id, kind: kind, limit: 10).map { value, requests in
@@ -165,34 +178,42 @@ struct TokenPages {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let accountDefault = try await accounts.defaultRateLimit(id: context.session.accountID)
+        let label = Self.labeller(
+            sources: try await sources.list(accountID: context.session.accountID),
+            endpoints: try await endpoints.list(accountID: context.session.accountID))
         let inForce = token.rateLimit ?? accountDefault
         let hourly = try await usage.hourly(tokenID: token.id, hours: 48)
         let id = token.id.uuidString.lowercased()
         let r = token.restrictions
         let own = token.rateLimit
+        let restricted = Self.restrictions(token)
+        let scopes: [String] = token.scopes.map(label)
+        let tokenValues: [String: Any] = [
+            "id": id, "description": Self.describe(token), "type": token.kind.rawValue, "hint": token.hint,
+            "disabled": token.disabledAt != nil, "scopes": scopes,
+            "created": Page.time(token.createdAt), "lastUsed": Page.time(token.lastUsedAt),
+            "expires": token.expiresAt.map(Page.time) ?? "never",
+            "limit": inForce.map(Self.describe) ?? "none",
+            "limitSource": token.rateLimit != nil || accountDefault == nil ? "" : " (the account default)",
+            "restricted": restricted.isEmpty ? "none: any address, any page" : restricted,
+        ]
+        let rps: String = form?["requests_per_second"] ?? own.map { String($0.requestsPerSecond) } ?? ""
+        let burst: String = form?["burst"] ?? own.map { String($0.burst) } ?? ""
+        let eps: String = form?["events_per_second"] ?? own?.eventsPerSecond.map { String($0) } ?? ""
+        let ips: String = form?["allowed_ips"] ?? r.allowedIPs.map(\.description).joined(separator: "\n")
+        let origins: String = form?["allowed_origins"] ?? r.allowedOrigins.map(\.description).joined(separator: "\n")
+        let requireOrigin: Bool = form.map { $0["require_origin"] == "true" } ?? r.requireOrigin
+        let formValues: [String: Any] = [
+            "description": form?["description"] ?? token.description, "rps": rps, "burst": burst, "eps": eps, "ips": ips,
+            "origins": origins, "requireOrigin": requireOrigin,
+        ]
+        let chart = UsageChart(hourly, unit: "hour", limited: inForce != nil, barWidth: 6)
         let values: [String: Any] = [
-            "token": [
-                "id": id, "description": Self.describe(token), "type": token.kind.rawValue, "hint": token.hint,
-                "disabled": token.disabledAt != nil, "scopes": token.scopes.map(\.description),
-                "created": Page.time(token.createdAt), "lastUsed": Page.time(token.lastUsedAt),
-                "expires": token.expiresAt.map(Page.time) ?? "never",
-                "limit": inForce.map(Self.describe) ?? "none",
-                "limitSource": token.rateLimit != nil ? "" : (accountDefault != nil ? " (the account default)" : ""),
-                "restricted": Self.restrictions(token).isEmpty ? "none: any address, any page" : Self.restrictions(token),
-            ] as [String: Any],
-            "hourly": UsageChart(hourly, unit: "hour", limited: inForce != nil, barWidth: 6)
-                .values(id: "hourly", title: "Requests per hour, last 48 hours (UTC)", column: "Hour"),
+            "token": tokenValues,
+            "hourly": chart.values(id: "hourly", title: "Requests per hour, last 48 hours (UTC)", column: "Hour"),
             "addresses": try await top(token, "address"),
             "origins": try await top(token, "origin"),
-            "form": [
-                "description": form?["description"] ?? token.description,
-                "rps": form?["requests_per_second"] ?? own.map { String($0.requestsPerSecond) } ?? "",
-                "burst": form?["burst"] ?? own.map { String($0.burst) } ?? "",
-                "eps": form?["events_per_second"] ?? own?.eventsPerSecond.map(String.init) ?? "",
-                "ips": form?["allowed_ips"] ?? r.allowedIPs.map(\.description).joined(separator: "\n"),
-                "origins": form?["allowed_origins"] ?? r.allowedOrigins.map(\.description).joined(separator: "\n"),
-                "requireOrigin": form.map { $0["require_origin"] == "true" } ?? r.requireOrigin,
-            ] as [String: Any],
+            "form": formValues,
         ]
         return Page.render(
             "token", title: "Access token …\(token.hint)", session: context.session, nav: "tokens", status: status,
@@ -250,15 +271,7 @@ struct TokenPages {
         let all = try await tokens.list(accountID: accountID, includeRevoked: false)
         let sourceList = try await sources.list(accountID: accountID)
         let endpointList = try await endpoints.list(accountID: accountID)
-        let sourceNames = Dictionary(uniqueKeysWithValues: sourceList.map { ($0.id, $0.name) })
-        let endpointNames = Dictionary(uniqueKeysWithValues: endpointList.map { ($0.id, $0.name) })
-        func label(_ scope: Scope) -> String {
-            switch scope {
-            case .ingestSource(let id): "ingest: \(sourceNames[id] ?? "(deleted)")"
-            case .queryEndpoint(let id): "query: \(endpointNames[id] ?? "(deleted)")"
-            default: scope.description
-            }
-        }
+        let label = Self.labeller(sources: sourceList, endpoints: endpointList)
         let now = Date()
         let daily = try await usage.daily(tokenIDs: all.map(\.id), days: 30)
         let accountLimited = try await accounts.defaultRateLimit(id: accountID) != nil

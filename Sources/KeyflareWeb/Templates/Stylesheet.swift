@@ -1,7 +1,8 @@
 /// The console's one stylesheet: readable from 360 px phones to 1440 px desktops, with visible focus.
 /// Only a table scrolls sideways, inside its `.table-wrap`; that box is `position: relative` so the
 /// absolutely positioned screen-reader text (`.sr`) in a scrolled table is clipped by it rather than
-/// placed against the page, which made the whole page 697 px wide at 360 px.
+/// placed against the page, which made the whole page 697 px wide at 360 px; a chart's `figure` is
+/// positioned and clipped for the same reason, for its screen-reader table.
 enum Stylesheet {
     static let css = """
         *{box-sizing:border-box}
@@ -44,7 +45,7 @@ enum Stylesheet {
         .secret{border:2px solid #f59e0b}
         .copyrow{display:flex;gap:8px}.copyrow input{font-family:ui-monospace,monospace}.copyrow button{margin-top:0}
         .muted{color:#5b6570}
-        .chart{margin:0;min-width:8rem}.chart figcaption{font-size:.8rem}
+        .chart{margin:0;min-width:8rem;position:relative;overflow:hidden}.chart figcaption{font-size:.8rem}
         .chart-svg{display:block;width:100%;max-width:12rem;height:2.5rem;border-bottom:1px solid #9aa4af}
         .wide .chart-svg{max-width:none;height:8rem}
         .chart-ok{fill:#0b5cad}.chart-limited{fill:#b42318}
