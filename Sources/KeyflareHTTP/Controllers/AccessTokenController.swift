@@ -216,16 +216,13 @@ struct AccessTokenController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/access-tokens") { request, context -> Response in
-            try QueryString(request).requireOnly(["include_revoked"])
-            try context.token.requireManagement()
+        let routes = ManagementRoutes(group: group)
+        routes.on("/access-tokens", method: .get, query: ["include_revoked"]) { request, context -> Response in
             let includeRevoked = QueryString(request)["include_revoked"].map { $0 == "true" || $0 == "1" } ?? false
             let list = try await tokens.list(accountID: context.token.accountID, includeRevoked: includeRevoked)
             return try JSONResponse.make(list.map { TokenJSON(token: $0, secret: nil) })
         }
-        group.post("/access-tokens") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
+        routes.on("/access-tokens", method: .post) { request, context -> Response in
             let body = try await RequestBody.decode(CreateRequest.self, from: request)
             let scopes = try Scope.parseList(body.scopes ?? ["ingest"])
             // The limit is on the description as sent, counted in Unicode scalars, before trimming.
@@ -240,48 +237,23 @@ struct AccessTokenController {
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }
-        group.get("/access-tokens/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
-            guard let token = try await tokens.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
-            try context.token.requireManagement()
-            return try JSONResponse.make(TokenJSON(token: token, secret: nil))
+        routes.on("/access-tokens/:id", method: .get, resolve: find) { _, _, token -> Response in
+            try JSONResponse.make(TokenJSON(token: token, secret: nil))
         }
         // Accepts the id or, as Logflare does, the token string itself. Idempotent.
-        group.delete("/access-tokens/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            guard let value = context.parameters.get("id") else { throw Self.notFound }
-            let accountID = context.token.accountID
-            let token: AccessToken?
-            if let id = UUID(uuidString: value) {
-                token = try await tokens.find(id: id, accountID: accountID)
-            } else if let digest = try? TokenRejection.digestIfWellFormed(value) {
-                // Keyflare's own format, or an imported token's. The scope comes first here: a lookup
-                // by secret that answered 403 or 404 would let a public token guess the account's
-                // other tokens, without the failure limit that guards verification.
-                try context.token.requireManagement()
-                token = try await tokens.find(digest: digest, accountID: accountID)
-            } else {
-                token = nil
-            }
-            guard let token else { throw Self.notFound }
-            try context.token.requireManagement()
-            guard try await tokens.revoke(id: token.id, accountID: accountID, actor: context.actor(request)) else {
+        routes.on("/access-tokens/:id", method: .delete, resolve: findByIDOrSecret) { request, context, token -> Response in
+            guard try await tokens.revoke(id: token.id, accountID: context.token.accountID, actor: context.actor(request)) else {
                 throw Self.notFound
             }
             return Response(status: .noContent)
         }
-        group.patch("/access-tokens/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
-            guard let current = try await tokens.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
-            try context.token.requireManagement()
+        routes.on("/access-tokens/:id", method: .patch, resolve: find) { request, context, current -> Response in
             let body = try await RequestBody.decode(UpdateRequest.self, from: request)
             guard (body.description ?? "").unicodeScalars.count <= AccessToken.maxDescriptionLength else {
                 throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
             }
             guard let updated = try await tokens.update(
-                id: id, accountID: context.token.accountID,
+                id: current.id, accountID: context.token.accountID,
                 description: body.description.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) },
                 restrictions: try body.restrictions(over: current.restrictions), rateLimit: body.rateLimit,
                 actor: context.actor(request)
@@ -289,37 +261,46 @@ struct AccessTokenController {
             return try JSONResponse.make(TokenJSON(token: updated, secret: nil))
         }
         for (action, disabled) in [("disable", true), ("enable", false)] {
-            group.post(RouterPath("/access-tokens/:id/\(action)")) { request, context -> Response in
-                try QueryString(request).requireOnly([])
-                let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
-                guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
-                try context.token.requireManagement()
+            routes.on(RouterPath("/access-tokens/:id/\(action)"), method: .post, resolve: find) { request, context, token -> Response in
                 guard let token = try await tokens.setDisabled(
-                    disabled, id: id, accountID: context.token.accountID, actor: context.actor(request))
+                    disabled, id: token.id, accountID: context.token.accountID, actor: context.actor(request))
                 else { throw Self.notFound }
                 return try JSONResponse.make(TokenJSON(token: token, secret: nil))
             }
         }
-        group.post("/access-tokens/:id/roll") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
-            guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
-            try context.token.requireManagement()
+        routes.on("/access-tokens/:id/roll", method: .post, resolve: find) { request, context, token -> Response in
             let body = try await RequestBody.decode(RollRequest.self, from: request)
             guard let rolled = try await tokens.roll(
-                id: id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, expiresIn: body.expiresIn,
+                id: token.id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, expiresIn: body.expiresIn,
                 actor: context.actor(request)
             ) else { throw Self.notFound }
             return try JSONResponse.make(RolledJSON(new: TokenJSON(token: rolled.new, secret: rolled.secret), old: rolled.old), status: .created)
         }
-        group.get("/access-tokens/:id/usage") { request, context -> Response in
-            try QueryString(request).requireOnly(["days"])
-            let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
-            guard try await tokens.find(id: id, accountID: context.token.accountID) != nil else { throw Self.notFound }
-            try context.token.requireManagement()
+        routes.on("/access-tokens/:id/usage", method: .get, query: ["days"], resolve: find) { request, _, token -> Response in
             let days = try Self.days(QueryString(request)["days"])
-            let series = try await usage.daily(tokenID: id, days: days)
-            return try JSONResponse.make(UsageJSON(tokenID: id, days: series.map { .init(day: $0.label, requests: $0.requests, rateLimited: $0.rateLimited) }))
+            let series = try await usage.daily(tokenID: token.id, days: days)
+            return try JSONResponse.make(
+                UsageJSON(tokenID: token.id, days: series.map { .init(day: $0.label, requests: $0.requests, rateLimited: $0.rateLimited) }))
         }
+    }
+
+    /// The account's token named by the path's id, or 404 (before the scope check: another account's
+    /// token answers like a missing one).
+    @Sendable private func find(_ request: Request, _ context: TokenContext) async throws -> AccessToken {
+        let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
+        guard let token = try await tokens.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
+        return token
+    }
+
+    /// As `find`, or by the token string itself, as Logflare's revoke accepts. For a token string the
+    /// scope is checked first: a lookup by secret that answered 403 or 404 would let a public token
+    /// guess the account's other tokens, without the failure limit that guards verification.
+    @Sendable private func findByIDOrSecret(_ request: Request, _ context: TokenContext) async throws -> AccessToken {
+        guard let value = context.parameters.get("id") else { throw Self.notFound }
+        if UUID(uuidString: value) != nil { return try await find(request, context) }
+        guard let digest = try? TokenRejection.digestIfWellFormed(value) else { throw Self.notFound }
+        try context.token.requireManagement()
+        guard let token = try await tokens.find(digest: digest, accountID: context.token.accountID) else { throw Self.notFound }
+        return token
     }
 }

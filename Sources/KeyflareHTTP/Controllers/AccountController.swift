@@ -111,14 +111,11 @@ struct AccountController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/account") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
-            return try await show(context.token.accountID)
+        let routes = ManagementRoutes(group: group)
+        routes.on("/account", method: .get) { _, context -> Response in
+            try await show(context.token.accountID)
         }
-        group.patch("/account") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
+        routes.on("/account", method: .patch) { request, context -> Response in
             let body = try await RequestBody.decode(UpdateRequest.self, from: request)
             if let limit = body.defaultRateLimit {
                 try await accounts.setDefaultRateLimit(limit, id: context.token.accountID, actor: context.actor(request))

@@ -46,9 +46,7 @@ struct AuditController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/audit-events") { request, context -> Response in
-            try QueryString(request).requireOnly(["limit", "before"])
-            try context.token.requireManagement()
+        ManagementRoutes(group: group).on("/audit-events", method: .get, query: ["limit", "before"]) { request, context -> Response in
             let query = QueryString(request)
             var limit = 50
             if let text = query["limit"] {

@@ -42,44 +42,32 @@ struct EndpointController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/endpoints") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
-            return try JSONResponse.make(try await endpoints.list(accountID: context.token.accountID).map(EndpointJSON.init))
+        let routes = ManagementRoutes(group: group)
+        routes.on("/endpoints", method: .get) { _, context -> Response in
+            try JSONResponse.make(try await endpoints.list(accountID: context.token.accountID).map(EndpointJSON.init))
         }
-        group.post("/endpoints") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
+        routes.on("/endpoints", method: .post) { request, context -> Response in
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
             let endpoint = try await catalog.create(draft, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
         }
-        group.get("/endpoints/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let endpoint = try await find(request, context)
-            try context.token.requireManagement()
-            return try JSONResponse.make(EndpointJSON(endpoint: endpoint))
+        routes.on("/endpoints/:id", method: .get, resolve: find) { _, _, endpoint -> Response in
+            try JSONResponse.make(EndpointJSON(endpoint: endpoint))
         }
-        group.patch("/endpoints/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let existing = try await find(request, context)
-            try context.token.requireManagement()
+        routes.on("/endpoints/:id", method: .patch, resolve: find) { request, context, existing -> Response in
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
             guard let updated = try await catalog.update(
                 existing, with: draft, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(EndpointJSON(endpoint: updated))
         }
-        group.delete("/endpoints/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let endpoint = try await find(request, context)
-            try context.token.requireManagement()
+        routes.on("/endpoints/:id", method: .delete, resolve: find) { request, context, endpoint -> Response in
             guard try await endpoints.delete(id: endpoint.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }
             return Response(status: .noContent)
         }
     }
 
-    private func find(_ request: Request, _ context: TokenContext) async throws -> Endpoint {
+    @Sendable private func find(_ request: Request, _ context: TokenContext) async throws -> Endpoint {
         let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
         guard let endpoint = try await endpoints.find(idOrName: id.uuidString, accountID: context.token.accountID)
         else { throw Self.notFound }

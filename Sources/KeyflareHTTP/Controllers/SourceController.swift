@@ -15,39 +15,27 @@ struct SourceController {
     }
 
     func addRoutes(to group: RouterGroup<TokenContext>) {
-        group.get("/sources") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
+        let routes = ManagementRoutes(group: group)
+        routes.on("/sources", method: .get) { request, context -> Response in
             let list = try await sources.list(accountID: context.token.accountID)
             return try JSONResponse.make(list.map(SourceJSON.init))
         }
-        group.post("/sources") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            try context.token.requireManagement()
+        routes.on("/sources", method: .post) { request, context -> Response in
             let body = try await RequestBody.decode(NameRequest.self, from: request)
             let source = try await sources.create(name: body.name, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(SourceJSON(source: source), status: .created)
         }
-        group.get("/sources/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let source = try await find(request, context)
-            try context.token.requireManagement()
-            return try JSONResponse.make(SourceJSON(source: source))
+        routes.on("/sources/:id", method: .get, resolve: find) { _, _, source -> Response in
+            try JSONResponse.make(SourceJSON(source: source))
         }
-        group.patch("/sources/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let source = try await find(request, context)
-            try context.token.requireManagement()
+        routes.on("/sources/:id", method: .patch, resolve: find) { request, context, source -> Response in
             let body = try await RequestBody.decode(NameRequest.self, from: request)
             guard let renamed = try await sources.rename(
                 id: source.id, to: body.name, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(SourceJSON(source: renamed))
         }
-        group.delete("/sources/:id") { request, context -> Response in
-            try QueryString(request).requireOnly([])
-            let source = try await find(request, context)
-            try context.token.requireManagement()
+        routes.on("/sources/:id", method: .delete, resolve: find) { request, context, source -> Response in
             guard try await sources.delete(id: source.id, accountID: context.token.accountID, actor: context.actor(request)) else { throw Self.notFound }
             return Response(status: .noContent)
         }
@@ -55,7 +43,7 @@ struct SourceController {
 
     /// The account's source named by the path, or 404: resolved before the scope check, so the answer
     /// for another account's source never differs from a missing one.
-    private func find(_ request: Request, _ context: TokenContext) async throws -> Source {
+    @Sendable private func find(_ request: Request, _ context: TokenContext) async throws -> Source {
         let id = try request.uuidParameter("id", context: context, notFound: Self.notFound)
         guard let source = try await sources.find(id: id, accountID: context.token.accountID) else { throw Self.notFound }
         return source
