@@ -40,7 +40,7 @@ public struct AccountStore: Sendable {
                     VALUES (\(account.id), \(email), \(passwordHash)) RETURNING id
                     """
                 ).first!
-            } catch let error as PQError where error.isUniqueViolation {
+            } catch let error as PQError where error.condition == .uniqueViolation {
                 throw KeyflareError.conflict("a user with this email already exists")
             }
             let (_, secret) = try AccessTokenStore.create(

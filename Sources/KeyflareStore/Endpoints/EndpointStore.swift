@@ -72,7 +72,7 @@ public struct EndpointStore: Sendable {
                 try AuditStore.record(.endpointCreated, accountID: accountID, actor: actor, targetType: "endpoint", targetID: endpoint.id, on: connection)
                 return endpoint
             }
-        } catch let error as PQError where error.isUniqueViolation {
+        } catch let error as PQError where error.condition == .uniqueViolation {
             throw Self.duplicate
         }
     }
@@ -98,7 +98,7 @@ public struct EndpointStore: Sendable {
                 try AuditStore.record(.endpointUpdated, accountID: accountID, actor: actor, targetType: "endpoint", targetID: id, on: connection)
                 return try Self.decode(row)
             }
-        } catch let error as PQError where error.isUniqueViolation {
+        } catch let error as PQError where error.condition == .uniqueViolation {
             throw Self.duplicate
         }
     }

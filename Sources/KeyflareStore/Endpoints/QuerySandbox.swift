@@ -177,7 +177,7 @@ public final class QuerySandbox: Sendable {
         do {
             _ = try await inSandbox(accountID: accountID, names: parsed.names) { try $0.execute(query) }
         } catch let error as PQError where error.kind == .server {
-            if error.sqlState == "57014" { throw KeyflareError.unprocessable("the query could not be planned in time") }
+            if error.condition == .queryCanceled { throw KeyflareError.unprocessable("the query could not be planned in time") }
             throw KeyflareError.unprocessable("invalid SQL: \(error.message)")
         }
     }
@@ -204,7 +204,7 @@ public final class QuerySandbox: Sendable {
     }
 
     private func runtimeError(_ error: PQError) -> KeyflareError {
-        if error.sqlState == "57014" {
+        if error.condition == .queryCanceled {
             let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
             return .requestTimeout("the query ran longer than the \(seconds.formatted()) s limit and was cancelled")
         }
@@ -294,7 +294,7 @@ public final class QuerySandbox: Sendable {
     private func credentials(_ accountID: UUID) async throws -> (String, String) {
         do {
             return try await prepareRole(accountID)
-        } catch let error as PQError where error.isUniqueViolation {
+        } catch let error as PQError where error.condition == .uniqueViolation {
             return try await credentials(accountID)
         } catch let error as PQError {
             logger.error("could not prepare an account's sandbox role", metadata: ["account_id": "\(accountID)", "error": "\(String(reflecting: error))"])

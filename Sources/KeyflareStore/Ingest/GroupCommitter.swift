@@ -193,10 +193,10 @@ public final class GroupCommitter: Service, Sendable {
 
     private static func translate(_ error: any Error) -> any Error {
         guard let error = error as? PQError else { return error }
-        switch error.sqlState {
-        case "23503": return KeyflareError.notFound("source not found")
+        switch error.condition {
+        case .foreignKeyViolation: return KeyflareError.notFound("source not found")
         // JSON that Foundation accepts but jsonb refuses, such as \u0000 in a string.
-        case "22P05", "22P02", "22021", "22003": return KeyflareError.badRequest("an event holds data PostgreSQL cannot store: \(error.message)")
+        case .unstorableValue: return KeyflareError.badRequest("an event holds data PostgreSQL cannot store: \(error.message)")
         default: return error
         }
     }

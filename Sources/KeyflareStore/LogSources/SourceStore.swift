@@ -75,7 +75,7 @@ public struct SourceStore: Sendable {
                 try AuditStore.record(.sourceCreated, accountID: accountID, actor: actor, targetType: "source", targetID: source.id, on: connection)
                 return source
             }
-        } catch let error as PQError where error.isUniqueViolation {
+        } catch let error as PQError where error.condition == .uniqueViolation {
             throw KeyflareError.conflict("a source with this name already exists")
         }
     }
@@ -100,7 +100,7 @@ public struct SourceStore: Sendable {
                 try AuditStore.record(.sourceUpdated, accountID: accountID, actor: actor, targetType: "source", targetID: id, on: connection)
                 return try Self.decode(row)
             }
-        } catch let error as PQError where error.isUniqueViolation {
+        } catch let error as PQError where error.condition == .uniqueViolation {
             throw KeyflareError.conflict("a source with this name already exists")
         }
     }

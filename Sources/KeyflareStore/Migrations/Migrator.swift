@@ -64,7 +64,7 @@ public struct Migrator: Sendable {
                     """
                     )
                 }
-            } catch let error as PQError where error.sqlState == "55P03" {
+            } catch let error as PQError where error.condition == .lockNotAvailable {
                 throw MigrationError(error.message)
             }
             var applied: [Migration] = []
@@ -95,7 +95,7 @@ public struct Migrator: Sendable {
                         )
                         return true
                     }
-                } catch let error as PQError where error.sqlState == "55P03" {
+                } catch let error as PQError where error.condition == .lockNotAvailable {
                     throw MigrationError(error.message)
                 } catch let error as PQError where error.kind == .server {
                     throw MigrationError(

@@ -16,7 +16,7 @@ enum AdvisoryLock {
         try connection.execute(Query(unsafeSQL: "SET LOCAL lock_timeout = \(milliseconds)"))
         do {
             try connection.execute("SELECT pg_advisory_xact_lock(\(key))")
-        } catch let error as PQError where error.sqlState == "55P03" {
+        } catch let error as PQError where error.condition == .lockNotAvailable {
             try connection.execute("ROLLBACK TO SAVEPOINT keyflare_lock_wait")
             let holder = try? connection.execute(
                 """
@@ -40,7 +40,7 @@ enum AdvisoryLock {
             throw PQError(
                 .server,
                 message: "\(purpose) waited \(milliseconds) ms for their advisory lock, held by \(who); stop that session or try again",
-                sqlState: "55P03")
+                sqlState: SQLCondition.lockNotAvailableState)
         }
         try connection.execute("RELEASE SAVEPOINT keyflare_lock_wait")
     }
