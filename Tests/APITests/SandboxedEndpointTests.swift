@@ -141,6 +141,55 @@ import Testing
         }
     }
 
+    /// `with c0 as (select 0 as n), …, c{count-1} as (…) select n from c0`.
+    static func manyCTEs(_ count: Int) -> String {
+        "with " + (0..<count).map { "c\($0) as (select \($0) as n)" }.joined(separator: ", ") + " select n from c0"
+    }
+
+    @Test func atMostThirtyTwoCTEsAreSavedAndRun() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        try await t.application().test(.router) { client throws in
+            let f = try await Fixture.make(client, t)
+            // 33 is refused with the limit named, and nothing is stored.
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: ["name": "wide", "sql": Self.manyCTEs(33), "sandboxable": true]), as: UTF8.self)
+            let refused = try await client.send("/api/endpoints", method: .post, headers: .apiKey(f.management), body: body)
+            #expect(refused.status == .unprocessableContent, "\(refused.body)")
+            #expect(((try json(refused.body))["message"] as? String)?.contains("at most 32 CTEs") == true, "\(refused.body)")
+            #expect(try await t.count("SELECT count(*) AS n FROM endpoints WHERE name = 'wide'") == 0)
+            // 32 is accepted, and a caller's statement reads the last of them.
+            try await Fixture.create(client, f.management, name: "wide", sql: Self.manyCTEs(32), sandboxable: true)
+            let answer = try await f.run(client, "select n from c31", endpoint: "wide", project: nil)
+            #expect(answer.status == .ok, "\(answer.body)")
+            #expect((try json(answer.body)["result"] as? [[String: Any]])?.first?["n"] as? Int == 31)
+            // Growing it past the limit later is refused the same way.
+            let endpoints = try await client.send("/api/endpoints", headers: .apiKey(f.management))
+            let id = try #require((try jsonArray(endpoints.body)).first { $0["name"] as? String == "wide" }?["id"] as? String)
+            let patch = String(decoding: try JSONSerialization.data(withJSONObject: ["sql": Self.manyCTEs(33)]), as: UTF8.self)
+            let patched = try await client.send("/api/endpoints/\(id)", method: .patch, headers: .apiKey(f.management), body: patch)
+            #expect(patched.status == .unprocessableContent && patched.body.contains("at most 32 CTEs"), "\(patched.body)")
+        }
+    }
+
+    @Test func anEndpointStoredWithTooManyCTEsIsRefusedRatherThanRun() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        try await t.application().test(.router) { client throws in
+            let f = try await Fixture.make(client, t)
+            // As if saved before the limit existed: straight into the table, past the catalog.
+            let account: UUID = try await t.pool.query(
+                "SELECT account_id FROM endpoints WHERE name = 'logs.all'").first!.decode("account_id")
+            try await t.pool.query(
+                """
+                INSERT INTO endpoints (account_id, name, sql, enable_auth, sandboxable)
+                VALUES (\(account), 'old.wide', \(Self.manyCTEs(40)), true, true)
+                """)
+            let answer = try await f.run(client, "select n from c0", endpoint: "old.wide", project: nil)
+            #expect(answer.status == .unprocessableContent, "\(answer.body)")
+            #expect(answer.body.contains("at most 32 CTEs"), "\(answer.body)")
+        }
+    }
+
     @Test func onlyWithQueriesAreSandboxableAndOthersTakeNoSQL() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }

@@ -211,6 +211,32 @@ import Testing
         }
     }
 
+    /// The console saves endpoints through the same checks as the API: a sandboxable endpoint with
+    /// more CTEs than `SandboxedQuery.maxCTEs` is a 422 naming the limit, with the form kept.
+    @Test func aSandboxableEndpointWithTooManyCTEsIsRefused() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (_, email) = try await user(t)
+        try await t.application().test(.router) { client throws in
+            let (browser, csrf) = try await signIn(client, email: email)
+            var headers = Self.formHeaders
+            for field in browser.cookieHeader { headers.append(field) }
+            func save(ctes: Int) async throws -> (status: HTTPResponse.Status, body: String) {
+                let sql = "with " + (0..<ctes).map { "c\($0) as (select \($0) as n)" }.joined(separator: ", ") + " select n from c0"
+                let answer = try await client.send(
+                    "/console/endpoints", method: .post, headers: headers,
+                    body: Self.form([("_csrf", csrf), ("name", "wide\(ctes)"), ("sql", sql), ("max_limit", "10"), ("sandboxable", "true")]))
+                return (answer.status, answer.body)
+            }
+            let refused = try await save(ctes: 33)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.body.contains("at most 32 CTEs"))
+            #expect(refused.body.contains("c32 as (select 32 as n)"), "the form keeps what was typed")
+            #expect(try await save(ctes: 32).status == .seeOther)
+            #expect(try await t.count("SELECT count(*) AS n FROM endpoints") == 1)
+        }
+    }
+
     @Test func anotherAccountsIdsAnswer404() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }

@@ -16,6 +16,13 @@ public struct SandboxedQuery: Sendable, Equatable {
     /// Longest caller statement, in bytes.
     public static let maxCallerLength = 20_000
 
+    /// Most CTEs a sandboxable endpoint may have. Each CTE becomes a temporary view whose body
+    /// repeats the whole `WITH` clause (`selecting(_:)`), so every run with a caller's statement
+    /// makes PostgreSQL parse and plan O(CTEs × SQL length); this keeps that a small multiple of the
+    /// endpoint's own size. Checked when the endpoint is saved and again before each such run, so an
+    /// endpoint stored before the limit existed is refused rather than run.
+    public static let maxCTEs = 32
+
     /// Splits an endpoint's SQL; throws unless it is a `WITH …` statement with a final statement.
     /// - Parameters:
     ///   - sql: the endpoint's SQL.
@@ -28,6 +35,11 @@ public struct SandboxedQuery: Sendable, Equatable {
         if lexer.peekWord() == "recursive" { _ = lexer.word() }
         while true {
             guard let name = lexer.name() else { throw notWith }
+            // Refused at the first CTE past the limit: the rest of the SQL is never walked.
+            guard names.count < Self.maxCTEs else {
+                throw KeyflareError.unprocessable(
+                    "a sandboxable endpoint can have at most \(Self.maxCTEs) CTEs (each becomes a view repeating the whole WITH clause) and this one has more; merge some, or make the endpoint not sandboxable")
+            }
             names.append(name)
             if lexer.peek() == "(" { try lexer.skipParentheses() }
             guard lexer.word() == "as" else { throw notWith }
