@@ -277,6 +277,54 @@ import Testing
         }
     }
 
+    /// How many times this test's instances wrote row `token` of `rate_limit_demand` in `period`
+    /// (distinct `updated_at` values seen, polling every 20 ms).
+    static func writes(_ t: TestApp, token: UUID, over period: Duration) async throws -> Int {
+        var seen = Set<String>()
+        let clock = ContinuousClock()
+        let end = clock.now + period
+        while clock.now < end {
+            for row in try await t.pool.query("SELECT updated_at::text AS at FROM rate_limit_demand WHERE token_id = \(token)").rows {
+                seen.insert(try row.decode("at"))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return seen.count
+    }
+
+    /// An instance whose limiter holds no token writes only its heartbeat, about once a second; a
+    /// limited token's first request brings back the exchange every 250 ms, on the next tick.
+    @Test func theExchangeIdlesUntilALimitedTokenIsUsed() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management) = try await t.account()
+        let source = try await t.source("app-logs", account: account)
+        let heartbeat = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        let app = try t.instance()
+        try await app.application.test(.router) { client throws in
+            #expect(await eventually(timeout: .seconds(30)) { app.readiness.isReady } != nil)
+            #expect(await eventually(timeout: .seconds(5)) {
+                (try? await t.count("SELECT count(*) AS n FROM rate_limit_demand WHERE token_id = \(heartbeat)")) == 1
+            } != nil)
+            // Idle: one write a second (three or four in 3 s; every 250 ms would be twelve).
+            let idle = try await Self.writes(t, token: heartbeat, over: .seconds(3))
+            #expect((2...5).contains(idle), "\(idle) heartbeat writes in 3 s")
+            #expect(try await t.count("SELECT count(*) AS n FROM rate_limit_demand WHERE token_id <> \(heartbeat)") == 0)
+            // A limited token's first request: its demand is published within a tick or two.
+            let token = try await TokenAbuseControlTests.create(client, management, ["rate_limit": ["requests_per_second": 100]])
+            let tokenID = try #require(UUID(uuidString: token.id))
+            let answer = try await client.send("/api/logs?source=\(source)", method: .post, headers: .apiKey(token.secret), body: "{}")
+            #expect(answer.status == .ok, "\(answer.body)")
+            let published = await eventually(timeout: .seconds(3), every: .milliseconds(5)) {
+                (try? await t.count("SELECT count(*) AS n FROM rate_limit_demand WHERE token_id = \(tokenID)")) == 1
+            }
+            #expect(published.map { $0 < .milliseconds(900) } == true, "published after \(String(describing: published))")
+            // While the limiter holds it, every tick exchanges (eight in 2 s).
+            let busy = try await Self.writes(t, token: tokenID, over: .seconds(2))
+            #expect(busy >= 6, "\(busy) exchanges in 2 s while holding a limited token")
+        }
+    }
+
     @Test func theAccountDefaultAppliesToTokensThatSetNone() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }
