@@ -11,7 +11,7 @@ struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Manage accounts.",
-        subcommands: [Create.self]
+        subcommands: [Create.self, DefaultRateLimit.self]
     )
 
     /// `keyflare account create`.
@@ -80,6 +80,70 @@ struct AccountCommand: AsyncParsableCommand {
             let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
             var generator = SystemRandomNumberGenerator()
             return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
+        }
+    }
+
+    /// `keyflare account default-rate-limit`: what `PATCH /api/account {"default_rate_limit"}` sets.
+    struct DefaultRateLimit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "default-rate-limit",
+            abstract: "Set or clear the rate limit of the account's tokens that set none of their own; prints the account.",
+            discussion: """
+                Tokens with a rate limit of their own keep it. Every instance applies the change within \
+                one notification.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "The account id.")
+        var account: String
+
+        @Option(help: ArgumentHelp("Sustained requests per second (1 to 1000000).", valueName: "n"))
+        var requestsPerSecond: Int?
+
+        @Option(help: ArgumentHelp("Requests that may come at once above the rate (default: the rate).", valueName: "n"))
+        var burst: Int?
+
+        @Option(help: ArgumentHelp("Ingest events per second (default: not limited).", valueName: "n"))
+        var eventsPerSecond: Int?
+
+        @Flag(help: "Remove the default: tokens without a limit of their own are not limited.")
+        var clear = false
+
+        func validate() throws {
+            if UUID(uuidString: account) == nil { throw ValidationError("--account must be an account id (a UUID)") }
+            let givesLimit = requestsPerSecond != nil || burst != nil || eventsPerSecond != nil
+            if clear && givesLimit { throw ValidationError("--clear contradicts --requests-per-second, --burst and --events-per-second") }
+            if !clear && requestsPerSecond == nil {
+                throw ValidationError("give --requests-per-second N (with --burst N and --events-per-second N if wanted), or --clear")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                // The API's own rules, checked before the database is opened.
+                let limit: RateLimit? = clear ? nil : try TokenLimitOptions.flagWording {
+                    try RateLimit.validated(requestsPerSecond: requestsPerSecond, burst: burst, eventsPerSecond: eventsPerSecond)
+                }
+                let accountID = UUID(uuidString: account)!
+                let configuration = try database.configuration()
+                LoggingSetup.bootstrap(configuration)
+                let pool = try openPool(configuration, logger: Logger(label: "keyflare"))
+                let shown: AccountJSON
+                do {
+                    let store = AccountStore(pool: pool)
+                    guard let found = try await store.account(id: accountID) else {
+                        throw KeyflareError.notFound("no account with id \(accountID.uuidString.lowercased())")
+                    }
+                    try await store.setDefaultRateLimit(limit, id: accountID)
+                    shown = AccountJSON(account: found, defaultRateLimit: try await store.defaultRateLimit(id: accountID))
+                } catch {
+                    await pool.close()
+                    throw error
+                }
+                await pool.close()
+                print(String(decoding: try JSONResponse.encoder.encode(shown), as: UTF8.self))
+            }
         }
     }
 }

@@ -11,8 +11,8 @@ import PQ
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "List, create, revoke and roll an account's access tokens; generate one offline for seeding.",
-        subcommands: [List.self, Create.self, Import.self, Revoke.self, Disable.self, Enable.self, Roll.self, Generate.self]
+        abstract: "List, create, update, revoke and roll an account's access tokens; generate one offline for seeding.",
+        subcommands: [List.self, Create.self, Update.self, Import.self, Revoke.self, Disable.self, Enable.self, Roll.self, Generate.self]
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -88,18 +88,90 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Free text.") var description = ""
         @Option(help: "Space-separated scopes (default: ingest).") var scopes = "ingest"
         @Option(help: "Expire after this many seconds.") var expiresIn: Int?
+        @OptionGroup(title: "Where it may be used from, and how often") var limits: TokenLimitOptions
 
         func run() async throws {
             try await reportingFailures {
                 let parsed = try Scope.parseList(scopes.split(separator: " ").map(String.init))
                 if let expiresIn, expiresIn <= 0 { throw ValidationError("--expires-in must be positive") }
                 let expiry = try expiresIn.map { try TokenExpiry.after(seconds: $0) }
+                // Checked before the database is opened: a refused value stores nothing.
+                let restrictions = try limits.restrictions()
+                let rateLimit = try limits.rateLimit()
                 let (token, secret) = try await common.withStores {
                     try await $0.create(
-                        accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator)
+                        accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator,
+                        restrictions: restrictions, rateLimit: rateLimit)
                 }
                 try common.output([(token, secret)], single: true)
             }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a token's description, allow-lists or rate limit, on every instance.",
+            discussion: """
+                Only what is given changes. --allowed-ip and --allowed-origin replace their list; \
+                --requests-per-second, --burst and --events-per-second change those values of the \
+                token's rate limit and keep the others.
+                """)
+        @OptionGroup var common: Common
+        @Argument(help: "The token id.") var id: String
+        @Option(help: "New free text.") var description: String?
+        @OptionGroup(title: "Where it may be used from, and how often") var limits: TokenLimitOptions
+        @Flag(help: "Remove every allowed network (usable from any address).") var clearAllowedIps = false
+        @Flag(help: "Remove every allowed origin (usable from any page).") var clearAllowedOrigins = false
+        @Flag(help: "Stop requiring Origin or Referer.") var noRequireOrigin = false
+        @Flag(help: "Remove the token's own rate limit (the account's default, if any, applies).") var clearRateLimit = false
+
+        func validate() throws {
+            if UUID(uuidString: id) == nil { throw ValidationError("the token id must be a UUID") }
+            for (clear, given, clearFlag, flag) in [
+                (clearAllowedIps, !limits.allowedIPs.isEmpty, "--clear-allowed-ips", "--allowed-ip"),
+                (clearAllowedOrigins, !limits.allowedOrigins.isEmpty, "--clear-allowed-origins", "--allowed-origin"),
+                (noRequireOrigin, limits.requireOrigin, "--no-require-origin", "--require-origin"),
+                (clearRateLimit, limits.givesRateLimit, "--clear-rate-limit", "--requests-per-second, --burst or --events-per-second"),
+            ] where clear && given {
+                throw ValidationError("\(clearFlag) contradicts \(flag): give one or the other")
+            }
+            let changesSomething = description != nil || limits.givesRestrictions || limits.givesRateLimit || clearAllowedIps
+                || clearAllowedOrigins || noRequireOrigin || clearRateLimit
+            if !changesSomething { throw ValidationError("nothing to change: give --description, an allow-list or a rate-limit option") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let tokenID = UUID(uuidString: id)!
+                let token = try await common.withStores { store -> AccessToken? in
+                    guard let current = try await store.find(id: tokenID, accountID: common.accountID) else { return nil }
+                    // Refused values throw here, before anything is written.
+                    let (restrictions, rateLimit) = try changes(over: current)
+                    return try await store.update(
+                        id: tokenID, accountID: common.accountID, description: description, restrictions: restrictions,
+                        rateLimit: rateLimit, actor: .operator)
+                }
+                guard let token else { throw KeyflareError.notFound("the account has no token with this id") }
+                try common.output([(token, nil)], single: true)
+            }
+        }
+
+        /// The restrictions (nil: unchanged) and rate limit (nil: unchanged, `.some(nil)`: removed)
+        /// after the flags given, over the token's own.
+        func changes(over current: AccessToken) throws -> (TokenRestrictions?, RateLimit??) {
+            var restrictions: TokenRestrictions?
+            if limits.givesRestrictions || clearAllowedIps || clearAllowedOrigins || noRequireOrigin {
+                let ips = clearAllowedIps ? [] : limits.allowedIPs.isEmpty ? current.restrictions.allowedIPs.map(\.description) : limits.allowedIPs
+                let origins = clearAllowedOrigins
+                    ? [] : limits.allowedOrigins.isEmpty ? current.restrictions.allowedOrigins.map(\.description) : limits.allowedOrigins
+                let requireOrigin = noRequireOrigin ? false : limits.requireOrigin || current.restrictions.requireOrigin
+                restrictions = try TokenLimitOptions.flagWording {
+                    try TokenRestrictions(parsing: ips, allowedOrigins: origins, requireOrigin: requireOrigin)
+                }
+            }
+            let rateLimit: RateLimit?? =
+                clearRateLimit ? .some(nil) : limits.givesRateLimit ? .some(try limits.rateLimit(over: current.rateLimit)) : nil
+            return (restrictions, rateLimit)
         }
     }
 
@@ -226,14 +298,21 @@ extension TokenKind: ExpressibleByArgument {}
 /// A plain-text table of tokens, for people.
 enum TokenTable {
     static func render(_ tokens: [AccessToken]) -> String {
-        let header = ["ID", "TYPE", "STATUS", "DESCRIPTION", "SCOPES", "HINT", "CREATED", "EXPIRES", "LAST USED"]
+        let header = [
+            "ID", "TYPE", "STATUS", "DESCRIPTION", "SCOPES", "HINT", "CREATED", "EXPIRES", "LAST USED", "RATE LIMIT", "ALLOWED IPS",
+            "ALLOWED ORIGINS",
+        ]
         let now = Date()
         let rows = tokens.map { t -> [String] in
             let status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : "active")
+            let restrictions = t.restrictions
+            var origins = restrictions.allowedOrigins.isEmpty ? "any" : restrictions.allowedOrigins.map(\.description).joined(separator: ",")
+            if restrictions.requireOrigin { origins += " (required)" }
             return [
                 t.id.uuidString.lowercased(), t.kind.rawValue, status, t.description.isEmpty ? "-" : t.description,
                 t.scopes.map(\.description).joined(separator: " "), "…" + t.hint, day(t.createdAt), t.expiresAt.map(day) ?? "never",
-                t.lastUsedAt.map(day) ?? "never",
+                t.lastUsedAt.map(day) ?? "never", t.rateLimit.map(limit) ?? "-",
+                restrictions.allowedIPs.isEmpty ? "any" : restrictions.allowedIPs.map(\.description).joined(separator: ","), origins,
             ]
         }
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
@@ -242,6 +321,11 @@ enum TokenTable {
                 .trimmingCharacters(in: .whitespaces)
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// `100/s burst 200`, with `, 5000 events/s` when events are limited.
+    static func limit(_ limit: RateLimit) -> String {
+        "\(limit.requestsPerSecond)/s burst \(limit.burst)" + (limit.eventsPerSecond.map { ", \($0) events/s" } ?? "")
     }
 
     private static func day(_ date: Date) -> String {

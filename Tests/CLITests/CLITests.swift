@@ -19,8 +19,8 @@ import Testing
 
     @Test func everyCommandHasHelp() async throws {
         for command in [
-            [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["token"], ["token", "list"], ["token", "create"],
-            ["token", "revoke"], ["token", "roll"], ["token", "generate"],
+            [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["account", "default-rate-limit"], ["token"],
+            ["token", "list"], ["token", "create"], ["token", "update"], ["token", "revoke"], ["token", "roll"], ["token", "generate"],
         ] {
             let output = try await KeyflareProcess.run(command + ["--help"])
             #expect(output.status == 0, "\(command)")
@@ -150,6 +150,235 @@ import Testing
             "SELECT action FROM audit_events WHERE actor_type = 'operator' ORDER BY created_at"
         ).rows.map { try $0.decode("action", as: String.self) }
         #expect(actions == ["token.created", "token.created", "token.created", "token.rolled", "token.revoked"])
+    }
+
+    /// A migrated database with one account; returns its environment and the account id.
+    static func accountFixture() async throws -> (db: TestDatabase, env: [String: String], accountID: String) {
+        let db = try await TestDatabase.migrated()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let account = try await KeyflareProcess.run(["account", "create", "--name", "Ops", "--email", "ops@ops.test"], env: env)
+        #expect(account.status == 0, "\(account.stderr)")
+        return (db, env, try #require(try json(account.stdout)["account_id"] as? String))
+    }
+
+    /// The stored settings of a token, as text: what a refused command must leave alone.
+    static func storedSettings(_ pool: Pool, _ id: String) async throws -> String {
+        let tokenID = try #require(UUID(uuidString: id))
+        let row = try #require(try await pool.query(
+            """
+            SELECT concat_ws(' | ', description, allowed_ips::text, allowed_origins::text, require_origin::text,
+                             rate_limit_rps::text, rate_limit_burst::text, rate_limit_eps::text) AS s
+            FROM access_tokens WHERE id = \(tokenID)
+            """
+        ).first)
+        return try row.decode("s")
+    }
+
+    @Test func tokenCreateTakesAllowListsAndARateLimit() async throws {
+        let (db, env, accountID) = try await Self.accountFixture()
+        let created = try await KeyflareProcess.run(
+            [
+                "token", "create", "--account", accountID, "--description", "browser",
+                "--allowed-ip", "203.0.113.0/24", "--allowed-ip", "2001:db8::/32", "--allowed-ip", "198.51.100.7",
+                "--allowed-origin", "https://app.example.com", "--allowed-origin", "https://*.Example.org:8443", "--require-origin",
+                "--requests-per-second", "50", "--burst", "100", "--events-per-second", "500",
+            ], env: env)
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = try json(created.stdout)
+        let id = try #require(token["id"] as? String)
+        #expect(token["allowed_ips"] as? [String] == ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"])
+        #expect(token["allowed_origins"] as? [String] == ["https://app.example.com", "https://*.example.org:8443"])
+        #expect(token["require_origin"] as? Bool == true)
+        let limit = try #require(token["rate_limit"] as? [String: Any])
+        #expect(limit["requests_per_second"] as? Int == 50 && limit["burst"] as? Int == 100 && limit["events_per_second"] as? Int == 500)
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        #expect(try await Self.storedSettings(pool, id)
+            == "browser | {203.0.113.0/24,2001:db8::/32,198.51.100.7/32} | {https://app.example.com,https://*.example.org:8443} | true | 50 | 100 | 500")
+
+        // A rate alone: the burst is one second's worth and events are not limited; no allow-lists.
+        let plain = try await KeyflareProcess.run(["token", "create", "--account", accountID, "--requests-per-second", "7"], env: env)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let plainToken = try json(plain.stdout)
+        #expect((plainToken["rate_limit"] as? [String: Any])?["burst"] as? Int == 7)
+        #expect((plainToken["rate_limit"] as? [String: Any])?["events_per_second"] is NSNull)
+        #expect(plainToken["allowed_ips"] as? [String] == [] && plainToken["require_origin"] as? Bool == false)
+
+        // The table shows the limit and the allow-lists.
+        let table = try await KeyflareProcess.run(["token", "list", "--account", accountID, "--format", "table"], env: env)
+        #expect(table.status == 0, "\(table.stderr)")
+        let header = try #require(table.stdout.split(separator: "\n").first)
+        #expect(header.contains("RATE LIMIT") && header.contains("ALLOWED IPS") && header.contains("ALLOWED ORIGINS"))
+        let line = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(line.contains("50/s burst 100, 500 events/s"), "\(line)")
+        #expect(line.contains("203.0.113.0/24,2001:db8::/32,198.51.100.7/32"), "\(line)")
+        #expect(line.contains("https://app.example.com,https://*.example.org:8443 (required)"), "\(line)")
+        let plainLine = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix(plainToken["id"] as! String) })
+        #expect(plainLine.contains("7/s burst 7") && !plainLine.contains("events/s") && plainLine.contains("any"), "\(plainLine)")
+    }
+
+    @Test func tokenUpdateChangesOnlyWhatIsGiven() async throws {
+        let (db, env, accountID) = try await Self.accountFixture()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let created = try await KeyflareProcess.run(
+            [
+                "token", "create", "--account", accountID, "--description", "web", "--allowed-ip", "203.0.113.0/24",
+                "--allowed-origin", "https://app.example.com", "--requests-per-second", "10", "--burst", "20", "--events-per-second", "30",
+            ], env: env)
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = try #require(try json(created.stdout)["id"] as? String)
+        func update(_ arguments: [String]) async throws -> KeyflareProcess.Output {
+            try await KeyflareProcess.run(["token", "update", "--account", accountID, id] + arguments, env: env)
+        }
+        let steps: [([String], String)] = [
+            (["--description", "renamed"], "renamed | {203.0.113.0/24} | {https://app.example.com} | false | 10 | 20 | 30"),
+            // One value of the limit: the others stay.
+            (["--burst", "40"], "renamed | {203.0.113.0/24} | {https://app.example.com} | false | 10 | 40 | 30"),
+            (["--requests-per-second", "15"], "renamed | {203.0.113.0/24} | {https://app.example.com} | false | 15 | 40 | 30"),
+            // A list given replaces that list only.
+            (["--allowed-ip", "10.0.0.0/8", "--allowed-ip", "192.0.2.1"],
+             "renamed | {10.0.0.0/8,192.0.2.1/32} | {https://app.example.com} | false | 15 | 40 | 30"),
+            (["--require-origin"], "renamed | {10.0.0.0/8,192.0.2.1/32} | {https://app.example.com} | true | 15 | 40 | 30"),
+            (["--clear-allowed-ips"], "renamed | {} | {https://app.example.com} | true | 15 | 40 | 30"),
+            (["--no-require-origin", "--allowed-origin", "https://*.example.net"], "renamed | {} | {https://*.example.net} | false | 15 | 40 | 30"),
+            (["--clear-allowed-origins"], "renamed | {} | {} | false | 15 | 40 | 30"),
+            (["--clear-rate-limit"], "renamed | {} | {} | false"),
+            // With no limit left, a new one starts afresh: its burst is one second's worth.
+            (["--requests-per-second", "3"], "renamed | {} | {} | false | 3 | 3"),
+        ]
+        for (arguments, expected) in steps {
+            let answer = try await update(arguments)
+            #expect(answer.status == 0, "\(arguments): \(answer.stderr)")
+            #expect(try await Self.storedSettings(pool, id) == expected, "\(arguments)")
+        }
+        // ... and after --clear-rate-limit, a burst alone has no rate to go with.
+        #expect(try await update(["--clear-rate-limit"]).status == 0)
+        let burstOnly = try await update(["--burst", "5"])
+        #expect(burstOnly.status == 1 && burstOnly.stderr.contains("need --requests-per-second"), "\(burstOnly.stderr)")
+        #expect(try await Self.storedSettings(pool, id) == "renamed | {} | {} | false")
+        #expect(try await update(["--requests-per-second", "3"]).status == 0)
+        let shown = try json(try await update(["--events-per-second", "9"]).stdout)
+        #expect((shown["rate_limit"] as? [String: Any])?["events_per_second"] as? Int == 9)
+        #expect(shown["id"] as? String == id && shown["token"] == nil)
+        // Every change is audited as the operator's.
+        let updates = try await pool.query(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'token.updated' AND actor_type = 'operator'"
+        ).first!.decode("n", as: Int.self)
+        #expect(updates == steps.count + 3)
+        // Unknown or revoked tokens.
+        let unknown = try await KeyflareProcess.run(
+            ["token", "update", "--account", accountID, UUID().uuidString, "--description", "x"], env: env)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no token with this id"), "\(unknown.stderr)")
+        #expect(try await KeyflareProcess.run(["token", "revoke", "--account", accountID, id], env: env).status == 0)
+        let revoked = try await update(["--description", "again"])
+        #expect(revoked.status == 1 && revoked.stderr.contains("revoked"), "\(revoked.stderr)")
+    }
+
+    @Test func badLimitsAndAllowListsAreRefusedAndNothingIsStored() async throws {
+        let (db, env, accountID) = try await Self.accountFixture()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let created = try await KeyflareProcess.run(
+            ["token", "create", "--account", accountID, "--allowed-ip", "203.0.113.0/24", "--requests-per-second", "10"], env: env)
+        let id = try #require(try json(created.stdout)["id"] as? String)
+        let before = try await Self.storedSettings(pool, id)
+        let tokensBefore = try await pool.query("SELECT count(*) AS n FROM access_tokens").first!.decode("n", as: Int.self)
+        let audit = "SELECT count(*) AS n FROM audit_events WHERE action IN ('token.created', 'token.updated')"
+        let auditedBefore = try await pool.query(Query(unsafeSQL: audit)).first!.decode("n", as: Int.self)
+
+        // What each bad value must say: the flag, or the entry itself.
+        let refused: [([String], String)] = [
+            (["--requests-per-second", "0"], "--requests-per-second must be a whole number from 1 to 1000000"),
+            (["--requests-per-second=-5"], "--requests-per-second must be a whole number from 1 to 1000000"),
+            (["--requests-per-second", "-5"], "--requests-per-second"),
+            (["--requests-per-second", "1000001"], "--requests-per-second must be a whole number from 1 to 1000000"),
+            (["--requests-per-second", "99999999999999999999"], "requests-per-second"),
+            (["--requests-per-second", "1.5"], "requests-per-second"),
+            (["--requests-per-second", "10", "--burst", "2000000"], "--burst must be a whole number from 1 to 1000000"),
+            (["--requests-per-second", "10", "--events-per-second", "0"], "--events-per-second must be a whole number"),
+            (["--allowed-ip", "not-an-ip"], #"--allowed-ip entry "not-an-ip" is not a CIDR block"#),
+            (["--allowed-ip", "10.0.0.1/8"], #"--allowed-ip entry "10.0.0.1/8""#),
+            (["--allowed-ip", "10.0.0.0/33"], #"--allowed-ip entry "10.0.0.0/33""#),
+            (["--allowed-origin", "https://app.example.com/path"], #"--allowed-origin entry "https://app.example.com/path""#),
+            (["--allowed-origin", "*"], #"--allowed-origin entry "*""#),
+            (["--allowed-origin", "app.example.com"], #"--allowed-origin entry "app.example.com""#),
+        ]
+        for (arguments, message) in refused {
+            for command in [["token", "create", "--account", accountID], ["token", "update", "--account", accountID, id]] {
+                let answer = try await KeyflareProcess.run(command + arguments, env: env)
+                #expect(answer.status != 0, "\(command[1]) \(arguments)")
+                #expect(answer.stderr.contains(message), "\(command[1]) \(arguments): \(answer.stderr)")
+                #expect(!answer.stdout.contains("kf_"), "\(command[1]) \(arguments)")
+            }
+        }
+        // A burst with no rate: on create, and on update of a token without a limit.
+        let burstOnly = try await KeyflareProcess.run(["token", "create", "--account", accountID, "--burst", "5"], env: env)
+        #expect(burstOnly.status != 0 && burstOnly.stderr.contains("need --requests-per-second"), "\(burstOnly.stderr)")
+        // Contradictions, and an update that changes nothing.
+        for (arguments, message) in [
+            (["--clear-rate-limit", "--burst", "5"], "--clear-rate-limit contradicts"),
+            (["--clear-allowed-ips", "--allowed-ip", "10.0.0.0/8"], "--clear-allowed-ips contradicts --allowed-ip"),
+            (["--clear-allowed-origins", "--allowed-origin", "https://a.example"], "--clear-allowed-origins contradicts --allowed-origin"),
+            (["--no-require-origin", "--require-origin"], "--no-require-origin contradicts --require-origin"),
+            ([], "nothing to change"),
+        ] {
+            let answer = try await KeyflareProcess.run(["token", "update", "--account", accountID, id] + arguments, env: env)
+            #expect(answer.status != 0, "\(arguments)")
+            #expect(answer.stderr.contains(message), "\(arguments): \(answer.stderr)")
+        }
+        #expect(try await Self.storedSettings(pool, id) == before)
+        #expect(try await pool.query("SELECT count(*) AS n FROM access_tokens").first!.decode("n", as: Int.self) == tokensBefore)
+        #expect(try await pool.query(Query(unsafeSQL: audit)).first!.decode("n", as: Int.self) == auditedBefore)
+    }
+
+    @Test func accountDefaultRateLimitIsSetShownAndCleared() async throws {
+        let (db, env, accountID) = try await Self.accountFixture()
+        let pool = db.pool()
+        defer { Task { await pool.close() } }
+        let account = try #require(UUID(uuidString: accountID))
+        func stored() async throws -> String {
+            try await pool.query(
+                """
+                SELECT concat_ws(' | ', default_rate_limit_rps::text, default_rate_limit_burst::text, default_rate_limit_eps::text) AS s
+                FROM accounts WHERE id = \(account)
+                """
+            ).first!.decode("s")
+        }
+        let set = try await KeyflareProcess.run(
+            ["account", "default-rate-limit", "--account", accountID, "--requests-per-second", "5", "--burst", "10", "--events-per-second", "20"],
+            env: env)
+        #expect(set.status == 0, "\(set.stderr)")
+        let shown = try json(set.stdout)
+        #expect(shown["id"] as? String == accountID && shown["name"] as? String == "Ops")
+        let limit = try #require(shown["default_rate_limit"] as? [String: Any])
+        #expect(limit["requests_per_second"] as? Int == 5 && limit["burst"] as? Int == 10 && limit["events_per_second"] as? Int == 20)
+        #expect(try await stored() == "5 | 10 | 20")
+        // Setting it again replaces the whole default: the burst defaults to the rate.
+        let again = try await KeyflareProcess.run(["account", "default-rate-limit", "--account", accountID, "--requests-per-second", "8"], env: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try await stored() == "8 | 8")
+
+        for (arguments, message) in [
+            (["--requests-per-second", "0"], "--requests-per-second must be a whole number from 1 to 1000000"),
+            (["--requests-per-second", "5", "--burst", "5000000"], "--burst must be a whole number"),
+            (["--burst", "5"], "give --requests-per-second"),
+            ([], "give --requests-per-second"),
+            (["--clear", "--requests-per-second", "5"], "--clear contradicts"),
+        ] {
+            let answer = try await KeyflareProcess.run(["account", "default-rate-limit", "--account", accountID] + arguments, env: env)
+            #expect(answer.status != 0, "\(arguments)")
+            #expect(answer.stderr.contains(message), "\(arguments): \(answer.stderr)")
+            #expect(try await stored() == "8 | 8", "\(arguments)")
+        }
+        let unknown = try await KeyflareProcess.run(
+            ["account", "default-rate-limit", "--account", UUID().uuidString, "--requests-per-second", "5"], env: env)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no account"), "\(unknown.stderr)")
+
+        let cleared = try await KeyflareProcess.run(["account", "default-rate-limit", "--account", accountID, "--clear"], env: env)
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        #expect(try json(cleared.stdout)["default_rate_limit"] is NSNull)
+        #expect(try await stored() == "")
     }
 
     /// `token import`: a token of another format, read from standard input, never echoed.

@@ -8,23 +8,6 @@ import KeyflareStore
 struct AccountController {
     let accounts: AccountStore
 
-    struct AccountJSON: Encodable {
-        let id: String
-        let name: String
-        let defaultRateLimit: RateLimit?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, defaultRateLimit = "default_rate_limit"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(name, forKey: .name)
-            try c.encode(defaultRateLimit.map(RateLimitJSON.init), forKey: .defaultRateLimit)
-        }
-    }
-
     /// `PATCH /api/account` body: `{"default_rate_limit": {...} | null}`.
     struct UpdateRequest: RequestFields {
         static let fields: Set<String> = ["default_rate_limit"]
@@ -53,7 +36,7 @@ struct AccountController {
             throw TokenRejection.unknown
         }
         let limit = try await accounts.defaultRateLimit(id: accountID)
-        return try JSONResponse.make(AccountJSON(id: account.id.uuidString.lowercased(), name: account.name, defaultRateLimit: limit))
+        return try JSONResponse.make(AccountJSON(account: account, defaultRateLimit: limit))
     }
 
     /// `/api/auth/check`'s body, written directly into one buffer: every field is a UUID, a fixed
