@@ -135,7 +135,7 @@ struct AccountCommand: AsyncParsableCommand {
                     guard let found = try await store.account(id: accountID) else {
                         throw KeyflareError.notFound("no account with id \(accountID.uuidString.lowercased())")
                     }
-                    try await store.setDefaultRateLimit(limit, id: accountID)
+                    try await store.setDefaultRateLimit(limit, id: accountID, actor: .operator)
                     shown = AccountJSON(account: found, defaultRateLimit: try await store.defaultRateLimit(id: accountID))
                 } catch {
                     await pool.close()

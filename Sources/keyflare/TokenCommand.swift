@@ -304,7 +304,7 @@ enum TokenTable {
         ]
         let now = Date()
         let rows = tokens.map { t -> [String] in
-            let status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : "active")
+            let status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : (t.disabledAt != nil ? "disabled" : "active"))
             let restrictions = t.restrictions
             var origins = restrictions.allowedOrigins.isEmpty ? "any" : restrictions.allowedOrigins.map(\.description).joined(separator: ",")
             if restrictions.requireOrigin { origins += " (required)" }

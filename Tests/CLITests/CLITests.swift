@@ -131,6 +131,16 @@ import Testing
         #expect(table.stdout.hasPrefix("ID"))
         #expect(table.stdout.contains(id))
 
+        // Disabled and enabled again: the table says which (the audit log's order is checked below).
+        let disabled = try await KeyflareProcess.run(["token", "disable", "--account", accountID, id], env: env)
+        #expect(disabled.status == 0, "\(disabled.stderr)")
+        let whileDisabled = try await KeyflareProcess.run(["token", "list", "--account", accountID, "--format", "table"], env: env)
+        #expect(whileDisabled.stdout.split(separator: "\n").first { $0.hasPrefix(id) }?.contains("disabled") == true)
+        #expect(try await KeyflareProcess.run(["token", "enable", "--account", accountID, id], env: env).status == 0)
+        let enabled = try await KeyflareProcess.run(["token", "list", "--account", accountID, "--format", "table"], env: env)
+        let enabledLine = try #require(enabled.stdout.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(enabledLine.contains("active") && !enabledLine.contains("disabled"))
+
         let rolled = try await KeyflareProcess.run(["token", "roll", "--account", accountID, id, "--grace-seconds", "60"], env: env)
         let pair = try jsonArray(rolled.stdout)
         #expect(pair.count == 2)
@@ -149,7 +159,7 @@ import Testing
         let actions = try await pool.query(
             "SELECT action FROM audit_events WHERE actor_type = 'operator' ORDER BY created_at"
         ).rows.map { try $0.decode("action", as: String.self) }
-        #expect(actions == ["token.created", "token.created", "token.created", "token.rolled", "token.revoked"])
+        #expect(actions == ["token.created", "token.created", "token.disabled", "token.enabled", "token.created", "token.rolled", "token.revoked"])
     }
 
     /// A migrated database with one account; returns its environment and the account id.
@@ -379,6 +389,11 @@ import Testing
         #expect(cleared.status == 0, "\(cleared.stderr)")
         #expect(try json(cleared.stdout)["default_rate_limit"] is NSNull)
         #expect(try await stored() == "")
+        // Set, replaced, cleared: three changes, each audited as the operator's; refusals left nothing.
+        let audited = try await pool.query(
+            "SELECT count(*) AS n FROM audit_events WHERE account_id = \(account) AND action = 'account.updated' AND actor_type = 'operator'"
+        ).first!.decode("n", as: Int.self)
+        #expect(audited == 3)
     }
 
     /// `token import`: a token of another format, read from standard input, never echoed.
