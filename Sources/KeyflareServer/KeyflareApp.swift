@@ -85,16 +85,19 @@ public struct KeyflareApp: Sendable {
             pool: pool, migrator: Migrator(migrations: migrations, logger: logger), migrate: migrate,
             readiness: readiness, seedTokens: configuration.singleTenant ? configuration.seedTokens : nil, logger: logger
         )
+        let confirmations = RevocationConfirmations()
+        let instances = InstanceStore(pool: pool)
         let listener = TokenInvalidationListener(
             listener: Listener(
                 configuration: .init(
-                    conninfo: listenURL, channels: [TokenInvalidationListener.channel],
+                    conninfo: listenURL, channels: TokenInvalidationListener.channels,
                     detectionTimeout: configuration.listenDetectionSeconds,
                     applicationName: "keyflare-listener-\(instanceID)"
                 ),
                 logger: logger
             ),
-            cache: cache, readiness: readiness, metrics: metrics, logger: logger
+            cache: cache, readiness: readiness, metrics: metrics, confirmations: confirmations, instances: instances,
+            instanceID: instanceID, logger: logger
         )
 
         if configuration.sandboxKey == nil {
@@ -125,6 +128,9 @@ public struct KeyflareApp: Sendable {
             ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes))
         let rateLimiter = RateLimiter()
         parts.rateLimiter = rateLimiter
+        parts.revocations = RevocationConfirming(
+            confirmations: confirmations, instances: instances,
+            timeout: .milliseconds(configuration.revokeConfirmMilliseconds), logger: logger)
         let router = buildRouter(parts)
 
         let services = AppServices(
@@ -151,6 +157,16 @@ public struct KeyflareApp: Sendable {
                 ),
                 RateLimitExchange(
                     limiter: rateLimiter, store: RateLimitDemandStore(pool: pool), interval: .milliseconds(250), logger: logger),
+                InstanceHeartbeat(
+                    store: instances, instanceID: instanceID, address: "\(configuration.host):\(configuration.port)",
+                    readiness: readiness, interval: .seconds(1),
+                    onAlert: { [cache, readiness, instances] in
+                        // The listener's next .connected trusts the cache again, empty.
+                        cache.distrust()
+                        readiness.setListener(up: false)
+                        try? await instances.endListenerConnection(applicationName: "keyflare-listener-\(instanceID)")
+                    },
+                    logger: logger),
             ],
             logger: logger
         )

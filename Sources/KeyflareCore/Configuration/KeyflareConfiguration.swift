@@ -33,6 +33,9 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     public var tokenCacheNegativeTTL: Double
     /// Seconds within which a silently dead LISTEN connection is noticed.
     public var listenDetectionSeconds: Double
+    /// How long a revoke (or disable, or roll without grace) waits for every live instance to
+    /// acknowledge it, in milliseconds (0: it does not wait).
+    public var revokeConfirmMilliseconds: Int
     /// Statement timeout of endpoint queries, in seconds.
     public var queryTimeoutSeconds: Double
     /// How often usage counts are written to the database, in seconds (at most 10).
@@ -81,6 +84,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheMaxAge = 60
         tokenCacheNegativeTTL = 5
         listenDetectionSeconds = 10
+        revokeConfirmMilliseconds = 250
         queryTimeoutSeconds = 5
         usageFlushSeconds = 10
         publicURL = nil
@@ -147,6 +151,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         tokenCacheMaxAge = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_MAX_AGE"), name: "KEYFLARE_TOKEN_CACHE_MAX_AGE") ?? tokenCacheMaxAge
         tokenCacheNegativeTTL = try Self.seconds(value("KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL"), name: "KEYFLARE_TOKEN_CACHE_NEGATIVE_TTL") ?? tokenCacheNegativeTTL
         listenDetectionSeconds = try Self.seconds(value("KEYFLARE_LISTEN_DETECTION_SECONDS"), name: "KEYFLARE_LISTEN_DETECTION_SECONDS") ?? listenDetectionSeconds
+        revokeConfirmMilliseconds = try Self.integer(value("KEYFLARE_REVOKE_CONFIRM_MS"), name: "KEYFLARE_REVOKE_CONFIRM_MS", in: 0...10_000) ?? revokeConfirmMilliseconds
         queryTimeoutSeconds = try Self.seconds(value("KEYFLARE_QUERY_TIMEOUT"), name: "KEYFLARE_QUERY_TIMEOUT") ?? queryTimeoutSeconds
         usageFlushSeconds = try Self.seconds(value("KEYFLARE_USAGE_FLUSH_SECONDS"), name: "KEYFLARE_USAGE_FLUSH_SECONDS") ?? usageFlushSeconds
         guard usageFlushSeconds <= 10 else { throw ConfigurationError("KEYFLARE_USAGE_FLUSH_SECONDS must be at most 10") }

@@ -30,6 +30,8 @@ public struct RouterParts: Sendable {
     public var routes = RouteTable()
     /// Per-token rate limits, shared with the other instances by the composition's exchange.
     public var rateLimiter = RateLimiter()
+    /// Confirmed revocation: waits for every live instance to acknowledge a revoke.
+    public var revocations = RevocationConfirming.disabled()
 
     /// - Parameters: one for each property.
     public init(
@@ -80,7 +82,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
         failures: FailureLimiter(limit: parts.authFailuresPerMinute), limiter: parts.rateLimiter)
     let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
     AccountController(accounts: parts.accounts).addRoutes(to: api)
-    AccessTokenController(tokens: parts.tokens, usage: parts.usageStore).addRoutes(to: api)
+    AccessTokenController(tokens: parts.tokens, usage: parts.usageStore, revocations: parts.revocations).addRoutes(to: api)
     AuditController(audit: parts.audit).addRoutes(to: api)
     SourceController(sources: parts.sources).addRoutes(to: api)
     EndpointController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: api)

@@ -7,6 +7,7 @@ import KeyflareStore
 struct AccessTokenController {
     let tokens: AccessTokenStore
     let usage: UsageStore
+    let revocations: RevocationConfirming
     static let notFound = KeyflareError.notFound("access token not found")
 
     /// `POST /api/access-tokens` body. `scopes` is a list or one space-separated string.
@@ -241,11 +242,17 @@ struct AccessTokenController {
             try JSONResponse.make(TokenJSON(token: token, secret: nil))
         }
         // Accepts the id or, as Logflare does, the token string itself. Idempotent.
+        // 204 as Logflare answers; whether every live instance has dropped the token is in the
+        // Keyflare-Revocation header.
         routes.on("/access-tokens/:id", method: .delete, resolve: findByIDOrSecret) { request, context, token -> Response in
-            guard try await tokens.revoke(id: token.id, accountID: context.token.accountID, actor: context.actor(request)) else {
-                throw Self.notFound
+            let (revoked, confirmation) = try await revocations.run { nonce in
+                try await tokens.revoke(
+                    id: token.id, accountID: context.token.accountID, actor: context.actor(request), confirmation: nonce)
             }
-            return Response(status: .noContent)
+            guard revoked else { throw Self.notFound }
+            var response = Response(status: .noContent)
+            if let confirmation { response.headers[RevocationConfirming.header] = confirmation }
+            return response
         }
         routes.on("/access-tokens/:id", method: .patch, resolve: find) { request, context, current -> Response in
             let body = try await RequestBody.decode(UpdateRequest.self, from: request)
@@ -262,19 +269,32 @@ struct AccessTokenController {
         }
         for (action, disabled) in [("disable", true), ("enable", false)] {
             routes.on(RouterPath("/access-tokens/:id/\(action)"), method: .post, resolve: find) { request, context, token -> Response in
-                guard let token = try await tokens.setDisabled(
-                    disabled, id: token.id, accountID: context.token.accountID, actor: context.actor(request))
-                else { throw Self.notFound }
-                return try JSONResponse.make(TokenJSON(token: token, secret: nil))
+                // Only disabling needs every instance's word; enabling cannot let anything in early.
+                let confirming = disabled ? revocations : .disabled()
+                let (changed, confirmation) = try await confirming.run { nonce in
+                    try await tokens.setDisabled(
+                        disabled, id: token.id, accountID: context.token.accountID, actor: context.actor(request), confirmation: nonce)
+                }
+                guard let changed else { throw Self.notFound }
+                var response = try JSONResponse.make(TokenJSON(token: changed, secret: nil))
+                if let confirmation { response.headers[RevocationConfirming.header] = confirmation }
+                return response
             }
         }
         routes.on("/access-tokens/:id/roll", method: .post, resolve: find) { request, context, token -> Response in
             let body = try await RequestBody.decode(RollRequest.self, from: request)
-            guard let rolled = try await tokens.roll(
-                id: token.id, accountID: context.token.accountID, graceSeconds: body.graceSeconds ?? 0, expiresIn: body.expiresIn,
-                actor: context.actor(request)
-            ) else { throw Self.notFound }
-            return try JSONResponse.make(RolledJSON(new: TokenJSON(token: rolled.new, secret: rolled.secret), old: rolled.old), status: .created)
+            let grace = body.graceSeconds ?? 0
+            // Without grace the old token is revoked at once, and confirmed like a revoke.
+            let (rolled, confirmation) = try await (grace == 0 ? revocations : .disabled()).run { nonce in
+                try await tokens.roll(
+                    id: token.id, accountID: context.token.accountID, graceSeconds: grace, expiresIn: body.expiresIn,
+                    actor: context.actor(request), confirmation: nonce)
+            }
+            guard let rolled else { throw Self.notFound }
+            var response = try JSONResponse.make(
+                RolledJSON(new: TokenJSON(token: rolled.new, secret: rolled.secret), old: rolled.old), status: .created)
+            if let confirmation { response.headers[RevocationConfirming.header] = confirmation }
+            return response
         }
         routes.on("/access-tokens/:id/usage", method: .get, query: ["days"], resolve: find) { request, _, token -> Response in
             let days = try Self.days(QueryString(request)["days"])

@@ -1,5 +1,6 @@
 import KeyflareCore
 import KeyflareHTTP
+import KeyflareStore
 import Logging
 import PQServices
 import ServiceLifecycle
@@ -9,15 +10,25 @@ import ServiceLifecycle
 /// the connection is down (every verification then goes to the database) and back on, empty, once it
 /// is listening again.
 ///
+/// It also takes part in confirmed revocation (`RevocationConfirmations`): a confirmation marker on
+/// the token channel comes after the change it confirms, so by the time it is handled the token is
+/// out of the cache, and the listener acknowledges it on `keyflare_token_acks`; acknowledgements
+/// from every instance, this one included, arrive on the same connection for the revoke waiting
+/// for them.
+///
 /// The `Listener` runs as a child task and owns its thread; `run()` returns only after that thread
 /// has ended, on graceful shutdown and on cancellation alike.
 struct TokenInvalidationListener: Service {
     static let channel = "keyflare_tokens"
+    static let channels = [channel, InstanceStore.ackChannel]
 
     let listener: Listener
     let cache: TokenCache
     let readiness: Readiness
     let metrics: KeyflareMetrics
+    let confirmations: RevocationConfirmations
+    let instances: InstanceStore
+    let instanceID: String
     let logger: Logger
 
     func run() async throws {
@@ -38,8 +49,20 @@ struct TokenInvalidationListener: Service {
                     cache.distrust()
                     readiness.setListener(up: false)
                     logger.warning("token listener down; verifying every token against the database")
+                case .notification(let notification) where notification.channel == InstanceStore.ackChannel:
+                    confirmations.acknowledged(notification.payload)
                 case .notification(let notification):
-                    handle(notification.payload)
+                    if let nonce = RevocationConfirmations.nonce(ofMarker: notification.payload) {
+                        group.addTask { [instances, instanceID, logger] in
+                            do {
+                                try await instances.acknowledge(nonce, by: instanceID)
+                            } catch {
+                                logger.warning("could not acknowledge a revocation", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    } else {
+                        handle(notification.payload)
+                    }
                 }
             }
             // The events end when the listener stops; on cancellation they end at once, so make

@@ -186,18 +186,29 @@ public struct AccessTokenStore: Sendable {
     ///   - id: token id.
     ///   - accountID: the owner.
     ///   - actor: who is revoking it, for the audit log.
+    ///   - confirmation: a nonce from `RevocationConfirmations.register()`: its marker follows the
+    ///     change on the token channel, in the same transaction, for the instances to acknowledge.
     /// - Returns: false when the account has no such token.
-    public func revoke(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+    public func revoke(id: UUID, accountID: UUID, actor: AuditActor, confirmation: String? = nil) async throws -> Bool {
         try await pool.withTransaction { connection in
             let exists = try connection.execute(
                 "SELECT revoked_at IS NOT NULL AS revoked FROM access_tokens WHERE id = \(id) AND account_id = \(accountID) FOR UPDATE"
             ).first
             guard let exists else { return false }
-            if try exists.decode("revoked", as: Bool.self) { return true }
-            try connection.execute("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id)")
-            try AuditStore.record(.tokenRevoked, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            if try !exists.decode("revoked", as: Bool.self) {
+                try connection.execute("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id)")
+                try AuditStore.record(.tokenRevoked, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            }
+            try Self.announce(confirmation, on: connection)
             return true
         }
+    }
+
+    /// Sends a confirmation marker on the token channel, after this transaction's changes (a
+    /// transaction's notifications are delivered in the order they were sent).
+    static func announce(_ confirmation: String?, on connection: Connection) throws {
+        guard let confirmation else { return }
+        try connection.execute("SELECT pg_notify('keyflare_tokens', \(RevocationConfirmations.markerPrefix + confirmation))")
     }
 
     /// Longest grace period a roll accepts: 30 days.
@@ -210,9 +221,12 @@ public struct AccessTokenStore: Sendable {
     ///   - accountID: the owner.
     ///   - graceSeconds: how long the old token keeps working.
     ///   - actor: who is rolling it, for the audit log.
+    ///   - confirmation: a nonce whose marker follows the change (see `revoke`).
     /// - Returns: the new token and its secret, and the old token as it now stands; nil when the
     ///   account has no such token.
-    public func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int? = nil, actor: AuditActor) async throws
+    public func roll(
+        id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int? = nil, actor: AuditActor, confirmation: String? = nil
+    ) async throws
         -> (new: AccessToken, secret: String, old: AccessToken)?
     {
         guard (0...Self.maxGraceSeconds).contains(graceSeconds) else {
@@ -245,6 +259,7 @@ public struct AccessTokenStore: Sendable {
                     """
             ).first!
             try AuditStore.record(.tokenRolled, accountID: accountID, actor: actor, targetType: "token", targetID: id, on: connection)
+            try Self.announce(confirmation, on: connection)
             return (new, secret, try Self.decode(updated))
         }
     }
@@ -303,15 +318,21 @@ public struct AccessTokenStore: Sendable {
     ///   - id: token id.
     ///   - accountID: the owner.
     ///   - actor: who, for the audit log.
+    ///   - confirmation: a nonce whose marker follows the change (see `revoke`).
     /// - Returns: the token as it now stands; nil when the account has no such token.
-    public func setDisabled(_ disabled: Bool, id: UUID, accountID: UUID, actor: AuditActor) async throws -> AccessToken? {
+    public func setDisabled(
+        _ disabled: Bool, id: UUID, accountID: UUID, actor: AuditActor, confirmation: String? = nil
+    ) async throws -> AccessToken? {
         try await pool.withTransaction { connection in
             guard let row = try connection.execute(
                 "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
             ).first else { return nil }
             let token = try Self.decode(row)
             if token.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; it cannot be disabled or enabled") }
-            guard (token.disabledAt != nil) != disabled else { return token }
+            guard (token.disabledAt != nil) != disabled else {
+                try Self.announce(confirmation, on: connection)
+                return token
+            }
             let updated = try connection.execute(
                 disabled
                     ? "UPDATE access_tokens t SET disabled_at = now() WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
@@ -320,6 +341,7 @@ public struct AccessTokenStore: Sendable {
             try AuditStore.record(
                 disabled ? .tokenDisabled : .tokenEnabled, accountID: accountID, actor: actor, targetType: "token", targetID: id,
                 on: connection)
+            try Self.announce(confirmation, on: connection)
             return try Self.decode(updated)
         }
     }
