@@ -11,7 +11,7 @@ struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Manage accounts.",
-        subcommands: [Create.self, DefaultRateLimit.self]
+        subcommands: [Create.self, DefaultRateLimit.self, TokenPolicy.self]
     )
 
     /// `keyflare account create`.
@@ -125,24 +125,84 @@ struct AccountCommand: AsyncParsableCommand {
                 let limit: RateLimit? = clear ? nil : try TokenLimitOptions.flagWording {
                     try RateLimit.validated(requestsPerSecond: requestsPerSecond, burst: burst, eventsPerSecond: eventsPerSecond)
                 }
-                let accountID = UUID(uuidString: account)!
-                let configuration = try database.configuration()
-                LoggingSetup.bootstrap(configuration)
-                let pool = try openPool(configuration, logger: Logger(label: "keyflare"))
-                let shown: AccountJSON
-                do {
-                    let store = AccountStore(pool: pool)
-                    guard let found = try await store.account(id: accountID) else {
-                        throw KeyflareError.notFound("no account with id \(accountID.uuidString.lowercased())")
-                    }
-                    try await store.setDefaultRateLimit(limit, id: accountID, actor: .operator)
-                    shown = AccountJSON(account: found, defaultRateLimit: try await store.defaultRateLimit(id: accountID))
-                } catch {
-                    await pool.close()
-                    throw error
+                try await AccountCommand.change(account, database: database) { store, id in
+                    try await store.setDefaultRateLimit(limit, id: id, actor: .operator)
                 }
-                await pool.close()
-                print(String(decoding: try JSONResponse.encoder.encode(shown), as: UTF8.self))
+            }
+        }
+    }
+
+    /// Opens the database, checks the account exists, makes `change`, and prints the account as
+    /// `GET /api/account` shows it.
+    static func change(
+        _ account: String, database: DatabaseOptions, _ change: (AccountStore, UUID) async throws -> Void
+    ) async throws {
+        let accountID = UUID(uuidString: account)!
+        let configuration = try database.configuration()
+        LoggingSetup.bootstrap(configuration)
+        let pool = try openPool(configuration, logger: Logger(label: "keyflare"))
+        let shown: AccountJSON
+        do {
+            let store = AccountStore(pool: pool)
+            guard let found = try await store.account(id: accountID) else {
+                throw KeyflareError.notFound("no account with id \(accountID.uuidString.lowercased())")
+            }
+            try await change(store, accountID)
+            let policy = try await store.tokenPolicy(id: accountID)
+            shown = AccountJSON(
+                account: found, defaultRateLimit: try await store.defaultRateLimit(id: accountID), tokenPolicy: policy,
+                tokensOverPolicy: policy == nil ? [] : try await store.tokensOverPolicy(id: accountID))
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+        print(String(decoding: try JSONResponse.encoder.encode(shown), as: UTF8.self))
+    }
+
+    /// `keyflare account token-policy`: what `PATCH /api/account {"token_policy"}` sets.
+    struct TokenPolicy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "token-policy",
+            abstract: "Set or clear how long the account's new tokens may live; prints the account.",
+            discussion: """
+                Checked when a token is created, imported or rolled, through the API, the console and \
+                this CLI. Existing tokens are not changed; the account's "tokens_over_policy" lists \
+                those that break the policy.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "The account id.")
+        var account: String
+
+        @Option(help: ArgumentHelp("Longest lifetime of a new token, in days (1 to 3650).", valueName: "days"))
+        var maxLifetimeDays: Int?
+
+        @Flag(help: "New tokens must have an expiry (implied by --max-lifetime-days).")
+        var expiryRequired = false
+
+        @Flag(help: "Remove the policy.")
+        var clear = false
+
+        func validate() throws {
+            if UUID(uuidString: account) == nil { throw ValidationError("--account must be an account id (a UUID)") }
+            if clear && (maxLifetimeDays != nil || expiryRequired) {
+                throw ValidationError("--clear contradicts --max-lifetime-days and --expiry-required")
+            }
+            if !clear && maxLifetimeDays == nil && !expiryRequired {
+                throw ValidationError("give --max-lifetime-days N and/or --expiry-required, or --clear")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let policy: TokenLifetimePolicy? = clear ? nil : try TokenLimitOptions.flagWording {
+                    try TokenLifetimePolicy.validated(maxLifetimeDays: maxLifetimeDays, expiryRequired: expiryRequired)
+                }
+                try await AccountCommand.change(account, database: database) { store, id in
+                    try await store.setTokenPolicy(policy, id: id, actor: .operator)
+                }
             }
         }
     }

@@ -71,7 +71,7 @@ struct TokenLimitOptions: ParsableArguments {
             for (field, flag) in [
                 ("rate_limit.requests_per_second", "--requests-per-second"), ("rate_limit.burst", "--burst"),
                 ("rate_limit.events_per_second", "--events-per-second"), ("allowed_ips", "--allowed-ip"),
-                ("allowed_origins", "--allowed-origin"),
+                ("allowed_origins", "--allowed-origin"), ("token_policy.max_lifetime_days", "--max-lifetime-days"),
             ] {
                 text = text.replacingOccurrences(of: field, with: flag)
             }

@@ -19,7 +19,7 @@ import Testing
 
     @Test func everyCommandHasHelp() async throws {
         for command in [
-            [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["account", "default-rate-limit"], ["token"],
+            [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["account", "default-rate-limit"], ["account", "token-policy"], ["token"],
             ["token", "list"], ["token", "create"], ["token", "update"], ["token", "revoke"], ["token", "roll"], ["token", "generate"],
         ] {
             let output = try await KeyflareProcess.run(command + ["--help"])
@@ -518,5 +518,47 @@ import Testing
         #expect(try await server.waitFor("/readyz", status: 200))
         #expect(try await server.terminate() == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).isEmpty)
+    }
+
+    /// `account token-policy`: set, enforced on create and import, cleared; bad values stored nothing.
+    @Test func theTokenPolicyIsSetAndEnforcedFromTheCLI() async throws {
+        let db = try await TestDatabase.migrated()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let account = try await KeyflareProcess.run(["account", "create", "--name", "Ops", "--email", "policy@ops.test"], env: env)
+        let accountID = try #require(try json(account.stdout)["account_id"] as? String)
+        let set = try await KeyflareProcess.run(["account", "token-policy", "--account", accountID, "--max-lifetime-days", "7"], env: env)
+        #expect(set.status == 0, "\(set.stderr)")
+        let shown = try json(set.stdout)
+        #expect((shown["token_policy"] as? [String: Any])?["max_lifetime_days"] as? Int == 7)
+        #expect((shown["tokens_over_policy"] as? [String])?.count == 1, "the account's first management token never expires")
+
+        let forever = try await KeyflareProcess.run(["token", "create", "--account", accountID], env: env)
+        #expect(forever.status != 0 && forever.stderr.contains("requires an expiry of at most 7 days"), "\(forever.stderr)")
+        let long = try await KeyflareProcess.run(["token", "create", "--account", accountID, "--expires-in", "\(8 * 86_400)"], env: env)
+        #expect(long.status != 0 && long.stderr.contains("at most 7 days"), "\(long.stderr)")
+        #expect(try await KeyflareProcess.run(["token", "create", "--account", accountID, "--expires-in", "86400"], env: env).status == 0)
+        let imported = try await KeyflareProcess.run(
+            ["token", "import", "--account", accountID, "--value-stdin"], env: env, stdin: "an-imported-secret-of-another-format-0001\n")
+        #expect(imported.status != 0 && imported.stderr.contains("requires an expiry"), "\(imported.stderr)")
+
+        for (arguments, message) in [
+            (["--max-lifetime-days", "0"], "--max-lifetime-days must be a whole number from 1 to 3650"),
+            (["--max-lifetime-days", "4000"], "--max-lifetime-days must be a whole number from 1 to 3650"),
+            ([], "give --max-lifetime-days"),
+            (["--clear", "--expiry-required"], "--clear contradicts"),
+        ] {
+            let answer = try await KeyflareProcess.run(["account", "token-policy", "--account", accountID] + arguments, env: env)
+            #expect(answer.status != 0 && answer.stderr.contains(message), "\(arguments): \(answer.stderr)")
+        }
+        let cleared = try await KeyflareProcess.run(["account", "token-policy", "--account", accountID, "--clear"], env: env)
+        #expect(cleared.status == 0)
+        #expect(try json(cleared.stdout)["token_policy"] is NSNull)
+        #expect(try await KeyflareProcess.run(["token", "create", "--account", accountID], env: env).status == 0)
+        let pool = db.pool(max: 1)
+        let audited = try await pool.query(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'account.updated' AND actor_type = 'operator'"
+        ).first!.decode("n", as: Int.self)
+        await pool.close()
+        #expect(audited == 2, "set and cleared; the refusals changed nothing")
     }
 }

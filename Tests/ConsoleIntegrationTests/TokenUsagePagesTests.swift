@@ -165,5 +165,32 @@ import Testing
         #expect(try rows.allSatisfy { try $0.decode("actor_type", as: String.self) == "token" && $0.decode("target_type", as: String.self) == "account" })
         #expect(try rows.allSatisfy { try $0.decode("target_id", as: UUID.self) == accountID })
     }
-}
 
+    @Test func theTokenPolicyIsShownAndTheCreateFormObeysIt() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (accountID, email) = try await Console().user(t)
+        let old = try await t.token([.ingest], account: accountID)
+        try await AccountStore(pool: t.pool).setTokenPolicy(
+            TokenLifetimePolicy(maxLifetimeDays: 7, expiryRequired: true), id: accountID, actor: .operator)
+        try await t.application().test(.router) { client throws in
+            let (browser, csrf) = try await Console().signIn(client, email: email)
+            let page = try await client.send("/console/access-tokens", headers: browser.cookieHeader)
+            #expect(page.body.contains("Tokens of this account expire within 7 days of their creation."))
+            #expect(page.body.contains("2 older token(s) break this policy"), "the old token and the account's first management token")
+            let row = try #require(page.body.range(of: "data-token-id=\"\(old.id.uuidString.lowercased())\""))
+            #expect(page.body[row.upperBound...].prefix(600).contains("over policy"))
+            var headers = Console.formHeaders
+            for field in browser.cookieHeader { headers.append(field) }
+            let forever = try await client.send(
+                "/console/access-tokens", method: .post, headers: headers,
+                body: Console.form([("_csrf", csrf), ("description", "no expiry"), ("scope", "ingest"), ("expires_in", "")]))
+            #expect(forever.status == .unprocessableContent)
+            #expect(forever.body.contains("requires an expiry of at most 7 days"))
+            let week = try await client.send(
+                "/console/access-tokens", method: .post, headers: headers,
+                body: Console.form([("_csrf", csrf), ("description", "a day"), ("scope", "ingest"), ("expires_in", "86400")]))
+            #expect(week.status == .seeOther)
+        }
+    }
+}

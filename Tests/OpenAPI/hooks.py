@@ -29,6 +29,16 @@ def before_call(context, case, kwargs):
     # A default rate limit on the run's account would limit the run's own tokens: a valid one the
     # fuzzer sends is raised to the largest (invalid ones are left for the server to refuse).
     if case.method.upper() == "PATCH" and case.path == "/api/account" and isinstance(case.body, dict):
+        # A token policy would refuse the run's later token creations (most give no expiry): a
+        # valid one the fuzzer sends is replaced by null, which the server must take as well.
+        policy = case.body.get("token_policy")
+        if isinstance(policy, dict) and set(policy) <= {"max_lifetime_days", "expiry_required"}:
+            days = policy.get("max_lifetime_days")
+            required = policy.get("expiry_required")
+            days_ok = days is None or (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 3650)
+            required_ok = required is None or isinstance(required, bool)
+            if days_ok and required_ok and (days is not None or required is True):
+                case.body["token_policy"] = None
         limit = case.body.get("default_rate_limit")
 
         def valid(value, optional):

@@ -8,14 +8,50 @@ import KeyflareStore
 struct AccountController {
     let accounts: AccountStore
 
-    /// `PATCH /api/account` body: `{"default_rate_limit": {...} | null}`.
+    /// `PATCH /api/account` body: `{"default_rate_limit": {...} | null, "token_policy": {...} | null}`.
     struct UpdateRequest: RequestFields {
-        static let fields: Set<String> = ["default_rate_limit"]
+        static let fields: Set<String> = ["default_rate_limit", "token_policy"]
         /// nil: unchanged; `.some(nil)`: removed.
         let defaultRateLimit: RateLimit??
+        /// nil: unchanged; `.some(nil)`: removed.
+        let tokenPolicy: TokenLifetimePolicy??
 
         enum CodingKeys: String, CodingKey {
-            case defaultRateLimit = "default_rate_limit"
+            case defaultRateLimit = "default_rate_limit", tokenPolicy = "token_policy"
+        }
+
+        /// `{"max_lifetime_days": N, "expiry_required": true}`, each optional, nothing else; a bad
+        /// value is a 422 naming the field.
+        struct PolicyFields: Decodable {
+            let maxLifetimeDays: Int?
+            let expiryRequired: Bool?
+
+            static let names: Set<String> = ["max_lifetime_days", "expiry_required"]
+
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: AccessTokenController.RateLimitFields.Key.self)
+                if let unknown = c.allKeys.first(where: { !Self.names.contains($0.stringValue) }) {
+                    throw KeyflareError.unprocessable("unknown field \"token_policy.\(QueryString.shown(unknown.stringValue))\"")
+                }
+                let days = AccessTokenController.RateLimitFields.Key(stringValue: "max_lifetime_days")
+                if c.contains(days), try !c.decodeNil(forKey: days) {
+                    guard let value = try? c.decode(Double.self, forKey: days), value.rounded() == value,
+                        let whole = Int(exactly: value), TokenLifetimePolicy.days.contains(whole)
+                    else { throw KeyflareError.unprocessable("token_policy.max_lifetime_days must be a whole number from 1 to 3650") }
+                    maxLifetimeDays = whole
+                } else {
+                    maxLifetimeDays = nil
+                }
+                let required = AccessTokenController.RateLimitFields.Key(stringValue: "expiry_required")
+                if c.contains(required), try !c.decodeNil(forKey: required) {
+                    guard let value = try? c.decode(Bool.self, forKey: required) else {
+                        throw KeyflareError.unprocessable("token_policy.expiry_required must be true or false")
+                    }
+                    expiryRequired = value
+                } else {
+                    expiryRequired = nil
+                }
+            }
         }
 
         init(from decoder: any Decoder) throws {
@@ -27,6 +63,14 @@ struct AccountController {
             } else {
                 defaultRateLimit = .some(try c.decode(AccessTokenController.RateLimitFields.self, forKey: .defaultRateLimit).limit)
             }
+            if !c.contains(.tokenPolicy) {
+                tokenPolicy = nil
+            } else if try c.decodeNil(forKey: .tokenPolicy) {
+                tokenPolicy = .some(nil)
+            } else {
+                let fields = try c.decode(PolicyFields.self, forKey: .tokenPolicy)
+                tokenPolicy = .some(try TokenLifetimePolicy.validated(maxLifetimeDays: fields.maxLifetimeDays, expiryRequired: fields.expiryRequired))
+            }
         }
     }
 
@@ -36,7 +80,9 @@ struct AccountController {
             throw TokenRejection.unknown
         }
         let limit = try await accounts.defaultRateLimit(id: accountID)
-        return try JSONResponse.make(AccountJSON(account: account, defaultRateLimit: limit))
+        let policy = try await accounts.tokenPolicy(id: accountID)
+        let over = policy == nil ? [] : try await accounts.tokensOverPolicy(id: accountID)
+        return try JSONResponse.make(AccountJSON(account: account, defaultRateLimit: limit, tokenPolicy: policy, tokensOverPolicy: over))
     }
 
     /// `/api/auth/check`'s body, written directly into one buffer: every field is a UUID, a fixed
@@ -102,6 +148,9 @@ struct AccountController {
             let body = try await RequestBody.decode(UpdateRequest.self, from: request)
             if let limit = body.defaultRateLimit {
                 try await accounts.setDefaultRateLimit(limit, id: context.token.accountID, actor: context.actor(request))
+            }
+            if let policy = body.tokenPolicy {
+                try await accounts.setTokenPolicy(policy, id: context.token.accountID, actor: context.actor(request))
             }
             return try await show(context.token.accountID)
         }

@@ -97,4 +97,62 @@ public struct AccountStore: Sendable {
             try AuditStore.record(.accountUpdated, accountID: id, actor: actor, targetType: "account", targetID: id, on: connection)
         }
     }
+
+    /// The account's token lifetime policy, if it has one.
+    /// - Parameters:
+    ///   - id: the account id.
+    public func tokenPolicy(id: UUID) async throws -> TokenLifetimePolicy? {
+        try await pool.withConnection { try Self.tokenPolicy(of: id, on: $0, lock: false) }
+    }
+
+    /// The policy, read on a connection (in a token's creating transaction, `lock` takes the account
+    /// row FOR SHARE, so a policy set meanwhile waits for the token and then lists it if it breaks it).
+    static func tokenPolicy(of id: UUID, on connection: Connection, lock: Bool) throws -> TokenLifetimePolicy? {
+        guard let row = try connection.execute(
+            Query(unsafeSQL: "SELECT max_token_lifetime_days, token_expiry_required FROM accounts WHERE id = $1" + (lock ? " FOR SHARE" : ""),
+                  binds: [id.uuidString])
+        ).first else { return nil }
+        let days: Int? = try row.decodeIfPresent("max_token_lifetime_days")
+        let required: Bool = try row.decode("token_expiry_required")
+        guard days != nil || required else { return nil }
+        return TokenLifetimePolicy(maxLifetimeDays: days, expiryRequired: required)
+    }
+
+    /// Sets (or with nil removes) the account's token lifetime policy, audited as `account.updated`
+    /// when it changes. Existing tokens are not touched.
+    /// - Parameters:
+    ///   - policy: the new policy.
+    ///   - id: the account id.
+    ///   - actor: who asked.
+    public func setTokenPolicy(_ policy: TokenLifetimePolicy?, id: UUID, actor: AuditActor) async throws {
+        try await pool.withTransaction { connection in
+            let changed = try connection.execute(
+                """
+                UPDATE accounts SET max_token_lifetime_days = \(policy?.maxLifetimeDays), token_expiry_required = \(policy?.expiryRequired ?? false)
+                WHERE id = \(id) AND (max_token_lifetime_days, token_expiry_required)
+                    IS DISTINCT FROM (\(policy?.maxLifetimeDays)::int, \(policy?.expiryRequired ?? false))
+                RETURNING id
+                """
+            )
+            guard !changed.rows.isEmpty else { return }
+            try AuditStore.record(.accountUpdated, accountID: id, actor: actor, targetType: "account", targetID: id, on: connection)
+        }
+    }
+
+    /// Live tokens (not revoked, not expired) that break the account's policy: no expiry where one
+    /// is required, or a lifetime past the limit. At most `limit`, oldest first.
+    /// - Parameters:
+    ///   - id: the account id.
+    ///   - limit: how many ids at most.
+    public func tokensOverPolicy(id: UUID, limit: Int = 1_000) async throws -> [UUID] {
+        try await pool.query(
+            """
+            SELECT t.id FROM access_tokens t JOIN accounts a ON a.id = t.account_id
+            WHERE t.account_id = \(id) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+              AND ((t.expires_at IS NULL AND (a.token_expiry_required OR a.max_token_lifetime_days IS NOT NULL))
+                   OR t.expires_at - t.created_at > make_interval(days => a.max_token_lifetime_days))
+            ORDER BY t.created_at, t.id LIMIT \(limit)
+            """
+        ).rows.map { try $0.decode("id", as: UUID.self) }
+    }
 }

@@ -85,6 +85,11 @@ public struct AccessTokenStore: Sendable {
         if let expiresAt, expiresAt <= Date() {
             throw KeyflareError.unprocessable("expires_at must be in the future")
         }
+        // The account's lifetime policy, for every token made here but the operator's seeds. The
+        // account row is locked against a concurrent policy change until this token commits.
+        if seeded == nil, let policy = try AccountStore.tokenPolicy(of: accountID, on: connection, lock: true) {
+            try policy.check(expiresAt: expiresAt)
+        }
         if checkResources { try Self.checkResources(scopes, accountID: accountID, on: connection) }
         let secret = imported ?? seeded?.secret ?? TokenFormat.generate(kind: TokenKind(scopes: scopes))
         let format: AccessToken.Format

@@ -275,6 +275,8 @@ struct TokenPages {
         let now = Date()
         let daily = try await usage.daily(tokenIDs: all.map(\.id), days: 30)
         let accountLimited = try await accounts.defaultRateLimit(id: accountID) != nil
+        let policy = try await accounts.tokenPolicy(id: accountID)
+        let overPolicy = policy == nil ? [] : Set(try await accounts.tokensOverPolicy(id: accountID))
         let rows: [[String: Any]] = all.map { token in
             let id = token.id.uuidString.lowercased()
             return [
@@ -289,6 +291,7 @@ struct TokenPages {
                 "toggle": token.disabledAt != nil ? "enable" : "disable",
                 "toggleLabel": token.disabledAt != nil ? "Enable" : "Disable",
                 "restricted": Self.restrictions(token),
+                "overPolicy": overPolicy.contains(token.id),
             ]
         }
         let chosenSources = Set(form?.all("ingest_source") ?? [])
@@ -304,6 +307,13 @@ struct TokenPages {
             ] as [String: Any],
         ]
         if let secret { values["secret"] = secret }
+        if let policy {
+            values["policy"] = [
+                "text": policy.maxLifetimeDays.map { "Tokens of this account expire within \($0) days of their creation." }
+                    ?? "Tokens of this account must have an expiry.",
+                "over": overPolicy.count, "anyOver": !overPolicy.isEmpty,
+            ] as [String: Any]
+        }
         return Page.render(
             "tokens", title: "Access tokens", session: context.session, nav: "tokens", status: status, values: values,
             flash: flash, error: error, headers: headers)

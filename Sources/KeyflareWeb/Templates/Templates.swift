@@ -82,6 +82,7 @@ enum Templates {
               <script src="/console/static/console.js"></script>
             </section>
             {{/secret}}
+            {{#policy}}<p class="notice" data-testid="policy">{{text}}{{#anyOver}} {{over}} older token(s) break this policy and are marked; they keep working until you roll or revoke them.{{/anyOver}}</p>{{/policy}}
             <div class="table-wrap">
             <table>
               <caption>Tokens of {{account}}</caption>
@@ -90,7 +91,7 @@ enum Templates {
               {{#tokens}}
               <tr data-token-id="{{id}}">
                 <td><a href="/console/access-tokens/{{id}}">{{description}}</a></td>
-                <td><span class="badge {{type}}">{{type}}</span>{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
+                <td><span class="badge {{type}}">{{type}}</span>{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#overPolicy}} <span class="badge over">over policy</span>{{/overPolicy}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
                 <td><ul class="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul></td>
                 <td><code>…{{hint}}</code></td>
                 <td>{{created}}</td>
