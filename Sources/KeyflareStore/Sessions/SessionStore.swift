@@ -5,20 +5,6 @@ import PQ
 import PQServices
 import Synchronization
 
-/// A signed-in console user.
-public struct ConsoleSession: Sendable, Equatable {
-    /// The user.
-    public let userID: UUID
-    /// Their email.
-    public let email: String
-    /// Their account.
-    public let accountID: UUID
-    /// The account's name.
-    public let accountName: String
-    /// The token every state-changing form of this session must carry.
-    public let csrfToken: String
-}
-
 /// Console sign-in, sessions and sign-in rate limits, in PostgreSQL.
 public struct SessionStore: Sendable {
     private let pool: Pool

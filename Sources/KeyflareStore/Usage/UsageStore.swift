@@ -125,25 +125,8 @@ public struct UsageStore: Sendable {
         try await pool.query(Query(unsafeSQL: "DELETE FROM token_clients_hourly WHERE hour < now() - interval '\(Self.clientRetention)'"))
     }
 
-    /// One day's or one hour's counts.
-    public struct Count: Sendable, Equatable {
-        /// `YYYY-MM-DD` for a day, `YYYY-MM-DDTHH:00Z` for an hour.
-        public let label: String
-        /// Requests accepted.
-        public let requests: Int
-        /// Requests refused by the rate limit.
-        public let rateLimited: Int
-
-        /// - Parameters:
-        ///   - label: the day or hour.
-        ///   - requests: requests accepted.
-        ///   - rateLimited: requests refused by the rate limit.
-        public init(label: String, requests: Int, rateLimited: Int) {
-            self.label = label
-            self.requests = requests
-            self.rateLimited = rateLimited
-        }
-    }
+    /// One day's or one hour's counts (the type moved to KeyflareCore, for the routes' protocols).
+    public typealias Count = UsageCount
 
     /// Daily counts for one token over the last `days` UTC days (today included), zeros filled in.
     /// - Parameters:

@@ -1,5 +1,4 @@
 import Foundation
-import KeyflareCore
 import Synchronization
 
 /// Recently seen sources, by account and id, for the ingest path, which would otherwise pay a
