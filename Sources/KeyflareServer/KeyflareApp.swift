@@ -124,7 +124,7 @@ public struct KeyflareApp: Sendable {
             clientAddresses: configuration.trustedProxies.isEmpty
                 ? nil : ClientAddressResolver(trusted: configuration.trustedProxies, header: configuration.clientAddressHeader),
             accounts: AccountStore(pool: pool), tokens: tokens, usageStore: usageStore, audit: AuditStore(pool: pool),
-            sources: SourceStore(pool: pool), endpoints: endpoints, sandbox: sandbox, committer: committer,
+            sources: SourceStore(pool: pool), endpoints: EndpointCatalog(store: endpoints, sandbox: sandbox), sandbox: sandbox, committer: committer,
             ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes))
         let rateLimiter = RateLimiter()
         parts.rateLimiter = rateLimiter

@@ -1,10 +1,11 @@
 import Hummingbird
 import HummingbirdCore
 import KeyflareCore
-import KeyflareStore
 import NIOCore
 
-/// Everything the API's routes need, built by the composition (`KeyflareServer`).
+/// Everything the API's routes need, built by the composition (`KeyflareServer`). The storage
+/// behind them is KeyflareCore's protocols (`Ports/`): the composition passes the PostgreSQL stores,
+/// the routing tests in-memory fakes.
 public struct RouterParts: Sendable {
     /// Verifies presented tokens (the cache, then the database).
     public var verifier: any TokenVerifier
@@ -20,12 +21,15 @@ public struct RouterParts: Sendable {
     public var authFailuresPerMinute: Int
     /// Proxies whose forwarding header names the client, and which header.
     public var clientAddresses: ClientAddressResolver?
-    /// The stores behind the routes.
-    public var accounts: AccountStore, tokens: AccessTokenStore, usageStore: UsageStore, audit: AuditStore
-    /// The stores behind the routes.
-    public var sources: SourceStore, endpoints: EndpointStore, sandbox: QuerySandbox
-    /// Group commit for ingest, and the byte budget of bodies in flight.
-    public var committer: GroupCommitter, ingestBudget: ByteBudget
+    /// The account, its tokens and their usage counts, behind the management routes.
+    public var accounts: any AccountManaging, tokens: any TokenManaging, usageStore: any TokenUsageReading
+    /// The audit log, behind `/api/audit-events`.
+    public var audit: any AuditLogReading
+    /// Sources (management and ingest), endpoints (management and queries, the SQL checked on
+    /// save), and where endpoint queries run.
+    public var sources: any SourceManaging, endpoints: any EndpointManaging, sandbox: any EndpointRunning
+    /// Where ingest commits its batches, and the byte budget of bodies in flight.
+    public var committer: any EventCommitting, ingestBudget: ByteBudget
     /// The registered routes, for 405s: the composition loads it once every route is added.
     public var routes = RouteTable()
     /// Per-token rate limits, shared with the other instances by the composition's exchange.
@@ -37,8 +41,9 @@ public struct RouterParts: Sendable {
     public init(
         verifier: any TokenVerifier, metrics: KeyflareMetrics, readiness: Readiness,
         databaseAnswers: @escaping @Sendable () async -> Bool, usage: UsageCounter, authFailuresPerMinute: Int,
-        clientAddresses: ClientAddressResolver?, accounts: AccountStore, tokens: AccessTokenStore, usageStore: UsageStore,
-        audit: AuditStore, sources: SourceStore, endpoints: EndpointStore, sandbox: QuerySandbox, committer: GroupCommitter,
+        clientAddresses: ClientAddressResolver?, accounts: any AccountManaging, tokens: any TokenManaging,
+        usageStore: any TokenUsageReading, audit: any AuditLogReading, sources: any SourceManaging,
+        endpoints: any EndpointManaging, sandbox: any EndpointRunning, committer: any EventCommitting,
         ingestBudget: ByteBudget
     ) {
         self.verifier = verifier
@@ -85,7 +90,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     AccessTokenController(tokens: parts.tokens, usage: parts.usageStore, revocations: parts.revocations).addRoutes(to: api)
     AuditController(audit: parts.audit).addRoutes(to: api)
     SourceController(sources: parts.sources).addRoutes(to: api)
-    EndpointController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: api)
+    EndpointController(endpoints: parts.endpoints).addRoutes(to: api)
     // Queries take an optional token: an endpoint with enable_auth false needs none.
     let queries = router.group("/api").add(middleware: authenticator)
     QueryController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: queries)

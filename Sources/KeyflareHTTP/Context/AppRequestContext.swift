@@ -1,6 +1,5 @@
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 
 /// The request context of every route. `token` is set by `TokenAuthenticator` when the request
 /// presented a valid token.

@@ -1,12 +1,11 @@
 import Foundation
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 
 /// `/api/access-tokens`: list, create, show and revoke an account's tokens. Management only.
 struct AccessTokenController {
-    let tokens: AccessTokenStore
-    let usage: UsageStore
+    let tokens: any TokenManaging
+    let usage: any TokenUsageReading
     let revocations: RevocationConfirming
     static let notFound = KeyflareError.notFound("access token not found")
 

@@ -2,11 +2,10 @@ import Foundation
 import Hummingbird
 import NIOCore
 import KeyflareCore
-import KeyflareStore
 
 /// `GET /api/account` and `GET /api/auth/check`.
 struct AccountController {
-    let accounts: AccountStore
+    let accounts: any AccountManaging
 
     /// `PATCH /api/account` body: `{"default_rate_limit": {...} | null, "token_policy": {...} | null}`.
     struct UpdateRequest: RequestFields {
@@ -81,7 +80,7 @@ struct AccountController {
         }
         let limit = try await accounts.defaultRateLimit(id: accountID)
         let policy = try await accounts.tokenPolicy(id: accountID)
-        let over = policy == nil ? [] : try await accounts.tokensOverPolicy(id: accountID)
+        let over = policy == nil ? [] : try await accounts.tokensOverPolicy(id: accountID, limit: 1_000)
         return try JSONResponse.make(AccountJSON(account: account, defaultRateLimit: limit, tokenPolicy: policy, tokensOverPolicy: over))
     }
 

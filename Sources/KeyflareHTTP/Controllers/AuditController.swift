@@ -1,11 +1,10 @@
 import Foundation
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 
 /// `GET /api/audit-events?limit=&before=`: the account's audit log, newest first. Management only.
 struct AuditController {
-    let audit: AuditStore
+    let audit: any AuditLogReading
 
     struct EventJSON: Encodable {
         let event: AuditEvent

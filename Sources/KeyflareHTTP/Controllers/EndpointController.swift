@@ -1,15 +1,13 @@
 import Foundation
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 
 /// `/api/endpoints`: an account's saved queries. Management only. SQL is checked in the account's
-/// sandbox before it is saved, so a query that cannot run is refused with PostgreSQL's message.
+/// sandbox before it is saved (by `EndpointManaging`), so a query that cannot run is refused with PostgreSQL's message.
 struct EndpointController {
-    let endpoints: EndpointStore
-    let sandbox: QuerySandbox
-    /// Create and update, with the SQL check the console shares.
-    var catalog: EndpointCatalog { EndpointCatalog(store: endpoints, sandbox: sandbox) }
+    /// The account's endpoints; create and update check the SQL in the sandbox (the console shares
+    /// the check).
+    let endpoints: any EndpointManaging
     static let notFound = KeyflareError.notFound("endpoint not found")
 
     /// Create and update body; on PATCH every field is optional.
@@ -48,7 +46,7 @@ struct EndpointController {
         }
         routes.on("/endpoints", method: .post) { request, context -> Response in
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: nil)
-            let endpoint = try await catalog.create(draft, accountID: context.token.accountID, actor: context.actor(request))
+            let endpoint = try await endpoints.create(draft, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(EndpointJSON(endpoint: endpoint), status: .created)
         }
         routes.on("/endpoints/:id", method: .get, resolve: find) { _, _, endpoint -> Response in
@@ -56,7 +54,7 @@ struct EndpointController {
         }
         routes.on("/endpoints/:id", method: .patch, resolve: find) { request, context, existing -> Response in
             let draft = try await RequestBody.decode(EndpointRequest.self, from: request).draft(over: existing)
-            guard let updated = try await catalog.update(
+            guard let updated = try await endpoints.update(
                 existing, with: draft, accountID: context.token.accountID, actor: context.actor(request))
             else { throw Self.notFound }
             return try JSONResponse.make(EndpointJSON(endpoint: updated))

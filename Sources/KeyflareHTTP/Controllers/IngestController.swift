@@ -4,7 +4,6 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import KeyflareCore
-import KeyflareStore
 
 /// `POST /api/logs` (and `/logs`, `/api/events`, each with Logflare's integration suffixes): store a
 /// batch of events in one source.
@@ -15,8 +14,8 @@ import KeyflareStore
 /// only the body names it (as Logflare's Cloudflare worker does), the body is read first, within the
 /// same byte budget. Nothing is stored unless every event is valid.
 struct IngestController {
-    let sources: SourceStore
-    let committer: GroupCommitter
+    let sources: any SourceManaging
+    let committer: any EventCommitting
     /// Memory for bodies being read, inflated, parsed and committed (`KEYFLARE_INGEST_QUEUE_BYTES`).
     let budget: ByteBudget
     /// Per-token rate limits (`events_per_second` is checked here, once the events are counted).

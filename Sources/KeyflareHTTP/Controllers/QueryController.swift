@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 import NIOCore
 
 /// `GET|POST /api/endpoints/query/{id or name}`: run a saved query.
@@ -13,8 +12,8 @@ import NIOCore
 /// - Without one, only a public endpoint's id works; anything else is 401 "missing", so an anonymous
 ///   caller learns nothing about which endpoints exist.
 struct QueryController {
-    let endpoints: EndpointStore
-    let sandbox: QuerySandbox
+    let endpoints: any EndpointManaging
+    let sandbox: any EndpointRunning
     static let notFound = KeyflareError.notFound("endpoint not found")
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {

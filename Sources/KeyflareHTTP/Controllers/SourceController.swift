@@ -1,12 +1,11 @@
 import Foundation
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 
 /// `/api/sources`: an account's sources. Management only. A source of another account answers
 /// exactly like one that does not exist.
 struct SourceController {
-    let sources: SourceStore
+    let sources: any SourceManaging
     static let notFound = KeyflareError.notFound("source not found")
 
     struct NameRequest: RequestFields {

@@ -4,7 +4,7 @@ import PQ
 import PQServices
 
 /// Accounts and their users, in PostgreSQL.
-public struct AccountStore: Sendable {
+public struct AccountStore: AccountManaging {
     private let pool: Pool
 
     /// - Parameters:

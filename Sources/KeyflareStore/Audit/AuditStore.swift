@@ -5,7 +5,7 @@ import PQServices
 
 /// The audit log. Writes happen on the caller's connection, inside the transaction of the change
 /// they record, so a change and its record commit or roll back together.
-public struct AuditStore: Sendable {
+public struct AuditStore: AuditLogReading {
     private let pool: Pool
 
     /// - Parameters:

@@ -3,8 +3,8 @@ import KeyflareCore
 
 /// Creating and changing endpoints with their rules, for the API, the console and any tool: the SQL
 /// is checked in the account's own sandbox before it is stored, so an endpoint that cannot run is
-/// refused (422) whichever way it arrives.
-public struct EndpointCatalog: Sendable {
+/// refused (422) whichever way it arrives. Reads and deletes go straight to the store.
+public struct EndpointCatalog: EndpointManaging {
     /// Where endpoints are stored.
     public let store: EndpointStore
     private let sandbox: QuerySandbox
@@ -15,6 +15,37 @@ public struct EndpointCatalog: Sendable {
     public init(store: EndpointStore, sandbox: QuerySandbox) {
         self.store = store
         self.sandbox = sandbox
+    }
+
+    /// The account's endpoints, by name.
+    /// - Parameters:
+    ///   - accountID: the owner.
+    public func list(accountID: UUID) async throws -> [Endpoint] {
+        try await store.list(accountID: accountID)
+    }
+
+    /// An endpoint of the account by id, or else by name.
+    /// - Parameters:
+    ///   - idOrName: a UUID or a name.
+    ///   - accountID: the owner.
+    public func find(idOrName: String, accountID: UUID) async throws -> Endpoint? {
+        try await store.find(idOrName: idOrName, accountID: accountID)
+    }
+
+    /// An endpoint with `enable_auth` false, by id, in any account.
+    /// - Parameters:
+    ///   - id: endpoint id.
+    public func findPublic(id: UUID) async throws -> Endpoint? {
+        try await store.findPublic(id: id)
+    }
+
+    /// Deletes an endpoint of the account.
+    /// - Parameters:
+    ///   - id: endpoint id.
+    ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
+    public func delete(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+        try await store.delete(id: id, accountID: accountID, actor: actor)
     }
 
     /// Creates an endpoint whose SQL the account's sandbox accepts.

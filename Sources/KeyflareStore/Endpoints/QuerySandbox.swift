@@ -11,7 +11,7 @@ import Synchronization
 /// opened as temporary views, the transaction is made READ ONLY with a statement timeout, the user's
 /// statement runs wrapped as a subquery capped at `max_limit` rows and turned into JSON by PostgreSQL
 /// itself, and everything is rolled back.
-public final class QuerySandbox: Sendable {
+public final class QuerySandbox: EndpointRunning {
     private let conninfo: String
     private let pool: Pool
     private let timeout: Duration

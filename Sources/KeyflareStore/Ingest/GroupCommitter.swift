@@ -14,7 +14,7 @@ import Synchronization
 /// PostgreSQL's multi-row insert rate instead of its one-row-per-transaction rate. If a combined
 /// insert fails (a source deleted meanwhile, say), its batches are retried one by one, so a bad
 /// batch fails only its own request.
-public final class GroupCommitter: Service, Sendable {
+public final class GroupCommitter: Service, EventCommitting {
     private struct Pending: Sendable {
         let batch: IngestBatch
         let sourceID: UUID

@@ -5,7 +5,7 @@ import PQServices
 
 /// Sources in PostgreSQL. Every query is scoped by account, so another account's source is
 /// indistinguishable from one that does not exist.
-public struct SourceStore: Sendable {
+public struct SourceStore: SourceManaging {
     private let pool: Pool
 
     /// - Parameters:

@@ -5,7 +5,7 @@ import PQServices
 import Synchronization
 
 /// Access tokens in PostgreSQL. Every query is scoped by account; the secret is never stored.
-public struct AccessTokenStore: Sendable {
+public struct AccessTokenStore: TokenManaging {
     private let pool: Pool
 
     /// - Parameters:

@@ -4,7 +4,7 @@ import PQ
 import PQServices
 
 /// Per-token daily request counts.
-public struct UsageStore: Sendable {
+public struct UsageStore: TokenUsageReading {
     private let pool: Pool
 
     /// - Parameters:
