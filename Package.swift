@@ -90,8 +90,9 @@ let package = Package(
         .target(
             name: "KeyflareHTTP",
             dependencies: [
+                // Not KeyflareStore: the routes take KeyflareCore's protocols, and the composition
+                // passes the stores and the database error mapping in.
                 "KeyflareCore",
-                "KeyflareStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -157,6 +158,9 @@ let package = Package(
             name: "KeyflareHTTPTests",
             dependencies: [
                 "KeyflareHTTP",
+                // ErrorMiddlewareTests throw PQError through storage's real mapping; nothing here connects.
+                "PQ",
+                "KeyflareStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

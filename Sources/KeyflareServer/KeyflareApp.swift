@@ -119,7 +119,7 @@ public struct KeyflareApp: Sendable {
         let usageStore = UsageStore(pool: pool)
         var parts = RouterParts(
             verifier: verifier, metrics: metrics, readiness: readiness,
-            databaseAnswers: { (try? await pool.query("SELECT 1")) != nil },
+            databaseAnswers: { (try? await pool.query("SELECT 1")) != nil }, databaseFailures: { DatabaseErrors.mapped($0) },
             usage: usageCounter, authFailuresPerMinute: configuration.authFailuresPerMinute,
             clientAddresses: configuration.trustedProxies.isEmpty
                 ? nil : ClientAddressResolver(trusted: configuration.trustedProxies, header: configuration.clientAddressHeader),

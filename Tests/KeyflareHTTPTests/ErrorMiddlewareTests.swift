@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeyflareCore
+import KeyflareStore
 import Logging
 import PQ
 import Testing
@@ -20,7 +21,7 @@ import Testing
     func app(capture: LogLines) -> some ApplicationProtocol {
         let logger = Logger(label: "test") { label in JSONLogHandler(label: label) { capture.append($0) } }
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(mapFailure: { DatabaseErrors.mapped($0) }))
         router.get("/domain") { _, _ -> String in throw KeyflareError.conflict("a source named \"web\" already exists") }
         router.get("/unauthorized") { _, _ -> String in throw KeyflareError.unauthorized("missing access token") }
         router.get("/db-down") { _, _ -> String in throw PQError(.connection, message: "connection refused") }

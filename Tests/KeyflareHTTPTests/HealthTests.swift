@@ -13,7 +13,7 @@ import Testing
 @Suite struct HealthTests {
     func unreachableDatabaseApp() throws -> some ApplicationProtocol {
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(mapFailure: { _ in nil }))
         let readiness = Readiness()
         readiness.set(true)
         HealthController(readiness: readiness, databaseAnswers: { false }).addRoutes(to: router)

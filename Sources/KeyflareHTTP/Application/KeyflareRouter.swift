@@ -15,6 +15,9 @@ public struct RouterParts: Sendable {
     public var readiness: Readiness
     /// Whether the database answers a query right now, for `/readyz`.
     public var databaseAnswers: @Sendable () async -> Bool
+    /// Turns a database failure into the domain error a caller gets (storage's `DatabaseErrors.mapped`),
+    /// so that this target never sees the database's own errors.
+    public var databaseFailures: FailureMapping
     /// Counts token use until it is flushed.
     public var usage: UsageCounter
     /// Failed verifications allowed per client address per minute.
@@ -40,7 +43,7 @@ public struct RouterParts: Sendable {
     /// - Parameters: one for each property.
     public init(
         verifier: any TokenVerifier, metrics: KeyflareMetrics, readiness: Readiness,
-        databaseAnswers: @escaping @Sendable () async -> Bool, usage: UsageCounter, authFailuresPerMinute: Int,
+        databaseAnswers: @escaping @Sendable () async -> Bool, databaseFailures: @escaping FailureMapping, usage: UsageCounter, authFailuresPerMinute: Int,
         clientAddresses: ClientAddressResolver?, accounts: any AccountManaging, tokens: any TokenManaging,
         usageStore: any TokenUsageReading, audit: any AuditLogReading, sources: any SourceManaging,
         endpoints: any EndpointManaging, sandbox: any EndpointRunning, committer: any EventCommitting,
@@ -50,6 +53,7 @@ public struct RouterParts: Sendable {
         self.metrics = metrics
         self.readiness = readiness
         self.databaseAnswers = databaseAnswers
+        self.databaseFailures = databaseFailures
         self.usage = usage
         self.authFailuresPerMinute = authFailuresPerMinute
         self.clientAddresses = clientAddresses
@@ -76,7 +80,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
     // CORS sits outside ErrorMiddleware so that error responses carry its headers too.
     router.add(middleware: PublicCORSMiddleware())
-    router.add(middleware: ErrorMiddleware(routes: parts.routes))
+    router.add(middleware: ErrorMiddleware(routes: parts.routes, mapFailure: parts.databaseFailures))
     HealthController(readiness: parts.readiness, databaseAnswers: parts.databaseAnswers).addRoutes(to: router)
     MetricsController(metrics: parts.metrics).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)

@@ -1,6 +1,5 @@
 import Hummingbird
 import KeyflareCore
-import KeyflareStore
 import Logging
 
 /// The outermost middleware: every error becomes Keyflare's JSON error body.
@@ -8,12 +7,15 @@ import Logging
 /// - `KeyflareError` maps to its own status and message.
 /// - Hummingbird's `HTTPError` (unknown route, body too large, undecodable JSON) keeps its status,
 ///   except that a known path asked with a method it does not answer is a 405 with `Allow`.
-/// - A database failure maps as `DatabaseErrors` says (503 for a busy pool or an unreachable database).
+/// - A database failure maps as `mapFailure` says (the composition passes storage's `DatabaseErrors`:
+///   503 for a busy pool or an unreachable database).
 /// - Anything else is unexpected: it is logged in full (`String(reflecting:)`) and the client gets a
 ///   generic 500 that reveals nothing about the internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The registered paths and their methods, for 405s.
     var routes = RouteTable()
+    /// Turns a database failure, which this target cannot name, into its domain error.
+    let mapFailure: FailureMapping
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -43,8 +45,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             // Other framework errors, such as NIOTooManyBytesError (413) from a body over its limit.
             return ErrorResponse.response(status: error.status, message: defaultMessage(error.status, request: request))
-        } catch let error where DatabaseErrors.mapped(error) != nil {
-            let mapped = DatabaseErrors.mapped(error)!
+        } catch let error where mapFailure(error) != nil {
+            let mapped = mapFailure(error)!
             if mapped.worthAWarning {
                 context.logger.warning("database failure", metadata: ["error": "\(error)", "answer": "\(mapped.error.message)"])
             }

@@ -3,15 +3,11 @@ import PQ
 
 /// The one place where a database failure that reaches a caller (a pool that had no connection in
 /// time, a database that cannot be reached, a value libpq cannot send) becomes a domain error, so
-/// the HTTP layer never needs to know PQ's errors.
+/// the HTTP layer never needs to know PQ's errors: the composition hands `mapped` to the router.
 public enum DatabaseErrors {
-    /// A database failure as a domain error.
-    public struct Mapped: Sendable {
-        /// What the client gets.
-        public let error: KeyflareError
-        /// Whether an operator should see it in the log (the instance or the database is in trouble).
-        public let worthAWarning: Bool
-    }
+    /// A database failure as a domain error (KeyflareCore's type, so that the HTTP layer can take
+    /// `mapped` as a `FailureMapping` without importing storage).
+    public typealias Mapped = MappedFailure
 
     /// The domain error for a database failure; nil for any other error.
     /// - Parameters:
