@@ -135,7 +135,7 @@ final class FakeTokens: TokenManaging {
         return tokens.withLock { $0.first { $0.digest == digest && $0.token.accountID == accountID }?.token }
     }
 
-    func revoke(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+    func revoke(id: UUID, accountID: UUID, actor: AuditActor, confirmation: String?) async throws -> Bool {
         log.record("tokens.revoke")
         return change(id: id, accountID: accountID) { Self.copy($0, revokedAt: $0.revokedAt ?? Date()) } != nil
     }
@@ -150,7 +150,9 @@ final class FakeTokens: TokenManaging {
         }
     }
 
-    func setDisabled(_ disabled: Bool, id: UUID, accountID: UUID, actor: AuditActor) async throws -> AccessToken? {
+    func setDisabled(_ disabled: Bool, id: UUID, accountID: UUID, actor: AuditActor, confirmation: String?) async throws
+        -> AccessToken?
+    {
         log.record("tokens.setDisabled \(disabled)")
         return change(id: id, accountID: accountID) { Self.copy($0, disabledAt: .some(disabled ? $0.disabledAt ?? Date() : nil)) }
     }
@@ -176,7 +178,7 @@ final class FakeTokens: TokenManaging {
             restrictions: restrictions ?? t.restrictions, rateLimit: rateLimit ?? t.rateLimit)
     }
 
-    func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int?, actor: AuditActor) async throws
+    func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int?, actor: AuditActor, confirmation: String?) async throws
         -> (new: AccessToken, secret: String, old: AccessToken)?
     {
         log.record("tokens.roll")
@@ -211,6 +213,15 @@ final class FakeAccounts: AccountManaging {
         log.record("accounts.setDefaultRateLimit")
         accounts.withLock { $0[id]?.limit = limit }
     }
+
+    /// The fakes hold no policy: routing tests do not need one.
+    func tokenPolicy(id: UUID) async throws -> TokenLifetimePolicy? { nil }
+
+    func setTokenPolicy(_ policy: TokenLifetimePolicy?, id: UUID, actor: AuditActor) async throws {
+        log.record("accounts.setTokenPolicy")
+    }
+
+    func tokensOverPolicy(id: UUID, limit: Int) async throws -> [UUID] { [] }
 }
 
 /// No flushed usage: every day counts zero.
