@@ -1,23 +1,25 @@
 -- Usage you can see: requests and 429s per token per UTC hour, and the client addresses and browser
 -- origins behind them. Instances count in memory and add their counts in the usage flush, as for
 -- token_usage_daily: no request pays for a write. Both tables are short-lived (the console shows 48
--- hours and one day); the flusher deletes older rows about once an hour.
+-- hours and one day); the flusher deletes older rows about once an hour. Hours are truncated in
+-- UTC explicitly: date_trunc follows the session's TimeZone, and one half an hour off UTC (India,
+-- Newfoundland) would otherwise refuse every row.
 CREATE TABLE token_usage_hourly (
     token_id uuid NOT NULL REFERENCES access_tokens (id) ON DELETE CASCADE,
-    hour timestamptz NOT NULL CHECK (date_trunc('hour', hour) = hour),
+    hour timestamptz NOT NULL CHECK (date_trunc('hour', hour, 'UTC') = hour),
     requests bigint NOT NULL CHECK (requests >= 0),
     rate_limited bigint NOT NULL DEFAULT 0 CHECK (rate_limited >= 0),
     PRIMARY KEY (token_id, hour)
 );
 CREATE INDEX token_usage_hourly_hour_idx ON token_usage_hourly (hour);
 
--- One row per token, hour, kind and value, at most 32 values per token, hour and kind (the flush
--- counts the rest under the empty value ''), so rotating addresses cannot grow the table without
--- bound. Values are client addresses as the trusted-proxy resolution found them, or origins of
+-- One row per token, hour, kind and value, about 32 values per token, hour and kind (32, plus up to
+-- 16 more from each instance flushing at the same moment; the flush counts the rest under the empty
+-- value ''), so rotating addresses cannot grow the table without bound. Values are client addresses as the trusted-proxy resolution found them, or origins of
 -- printable ASCII of at most 200 bytes.
 CREATE TABLE token_clients_hourly (
     token_id uuid NOT NULL REFERENCES access_tokens (id) ON DELETE CASCADE,
-    hour timestamptz NOT NULL CHECK (date_trunc('hour', hour) = hour),
+    hour timestamptz NOT NULL CHECK (date_trunc('hour', hour, 'UTC') = hour),
     kind text NOT NULL CHECK (kind IN ('address', 'origin')),
     value text NOT NULL CHECK (octet_length(value) <= 200),
     requests bigint NOT NULL CHECK (requests >= 0),

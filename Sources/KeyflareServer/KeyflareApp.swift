@@ -160,10 +160,9 @@ public struct KeyflareApp: Sendable {
                 InstanceHeartbeat(
                     store: instances, instanceID: instanceID, address: "\(configuration.host):\(configuration.port)",
                     readiness: readiness, interval: .seconds(1),
-                    onAlert: { [cache, readiness, instances] in
-                        // The listener's next .connected trusts the cache again, empty.
-                        cache.distrust()
-                        readiness.setListener(up: false)
+                    fence: { [cache] in cache.distrust() },
+                    // The listener's next .connected trusts the cache again, empty.
+                    restartListener: { [instances] in
                         try? await instances.endListenerConnection(applicationName: "keyflare-listener-\(instanceID)")
                     },
                     logger: logger),

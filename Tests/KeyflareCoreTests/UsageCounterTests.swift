@@ -42,16 +42,17 @@ import Testing
     @Test func originsThatAreNotShortPrintableASCIIAreCountedAsOthers() {
         let counter = UsageCounter()
         let hostile = [
-            "https://a.example\u{0}", "https://é.example", "https://a.example\r\nX: y", String(repeating: "a", count: 201), "",
+            "https://a.example\u{0}", "https://é.example", "https://a.example\r\nX: y", "https://" + String(repeating: "a", count: 193), "",
             "https://a .example",
         ]
         for origin in hostile { counter.record(token, origin: origin, at: late) }
         counter.record(token, origin: "https://app.example.com", at: late)
-        counter.record(token, origin: String(repeating: "b", count: 200), at: late)
+        let longest = "https://" + String(repeating: "b", count: 192)
+        counter.record(token, origin: longest, at: late)
         let tally = try! #require(counter.drain().first)
         #expect(tally.origins[UsageCounter.others] == hostile.count)
         #expect(tally.origins["https://app.example.com"] == 1)
-        #expect(tally.origins[String(repeating: "b", count: 200)] == 1)
+        #expect(longest.utf8.count == UsageCounter.maxOriginBytes && tally.origins[longest] == 1)
         #expect(tally.origins.count == 3)
     }
 
@@ -60,23 +61,27 @@ import Testing
         for i in 0..<UsageCounter.maxDistinct { counter.record(token, client: "10.0.0.\(i)", origin: "https://a.example", at: late) }
         let drained = counter.drain()
         counter.record(token, client: "10.0.1.1", origin: "https://a.example", at: late)
-        counter.recordRateLimited(token, client: "10.0.1.2", at: late)
+        counter.recordRateLimited(token, at: late)
         counter.restore(drained)
         let tally = try! #require(counter.drain().first)
         #expect(tally.requests == UsageCounter.maxDistinct + 1)
         #expect(tally.rateLimited == 1)
         #expect(tally.origins == ["https://a.example": UsageCounter.maxDistinct + 1])
         #expect(tally.clients.count <= UsageCounter.maxDistinct + 1)
-        #expect(tally.clients.values.reduce(0, +) == UsageCounter.maxDistinct + 2)
+        #expect(tally.clients.values.reduce(0, +) == UsageCounter.maxDistinct + 1, "the refused request counts no client")
     }
 }
 
 extension UsageCounterTests {
-    @Test func aRefusedRequestCountsItsClientButNoRequest() {
-        let counter = UsageCounter()
-        counter.recordRefused(token, client: "192.0.2.1", origin: "https://evil.example", at: late)
-        let tally = try! #require(counter.drain().first)
-        #expect(tally.requests == 0 && tally.rateLimited == 0)
-        #expect(tally.clients == ["192.0.2.1": 1] && tally.origins == ["https://evil.example": 1])
+    @Test func onlyWellFormedOriginsAreKept() {
+        for origin in ["https://app.example.com", "http://localhost:3000", "https://[2001:db8::1]:8443", "chrome-extension://abcdef"] {
+            #expect(UsageCounter.kept(origin) == origin, "\(origin)")
+        }
+        for origin in [
+            "https://keyflare-billing.example/call-555-0100", "null", "https://a.example?x=1", "https://a b.example", "://x",
+            "HTTPS://a.example", "1http://a.example", "https://", "https://user@a.example", "https://a.example#f",
+        ] {
+            #expect(UsageCounter.kept(origin) == UsageCounter.others, "\(origin)")
+        }
     }
 }

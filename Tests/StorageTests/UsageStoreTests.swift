@@ -20,7 +20,7 @@ import Testing
             let counter = UsageCounter()
             for _ in 0..<3 { counter.record(token.id, client: "203.0.113.7", origin: "https://app.example.com", at: now) }
             counter.record(token.id, client: "2001:db8::1", at: now)
-            counter.recordRateLimited(token.id, client: "203.0.113.7", at: now)
+            counter.recordRateLimited(token.id, at: now)
             counter.record(token.id, client: "198.51.100.2", origin: "https://other.example", at: hourAgo)
             try await store.flush(counter.drain())
         }
@@ -36,7 +36,7 @@ import Testing
         #expect(today.reduce(0) { $0 + $1.rateLimited } == 2)
         let addresses = try await store.top(tokenID: token.id, kind: "address", limit: 10)
         #expect(addresses.map(\.value) == ["203.0.113.7", "198.51.100.2", "2001:db8::1"], "busiest first, ties by value")
-        #expect(addresses.map(\.requests) == [8, 2, 2])
+        #expect(addresses.map(\.requests) == [6, 2, 2], "refused requests count no client")
         let origins = try await store.top(tokenID: token.id, kind: "origin", limit: 10)
         #expect(origins.map(\.value) == ["https://app.example.com", "https://other.example"])
         #expect(origins.map(\.requests) == [6, 2])
@@ -100,5 +100,28 @@ import Testing
         let daily = try await t.pool.query(
             "SELECT sum(requests) AS n FROM token_usage_daily WHERE token_id = \(token.id)").first!.decode("n", as: Int.self)
         #expect(daily == 5, "daily counts are not pruned")
+    }
+
+    /// Hours are UTC hours whatever the server's TimeZone: one half an hour off UTC once made every
+    /// flush fail on the hour's CHECK constraint.
+    @Test func aServerInAHalfHourTimeZoneStillCountsHours() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (accountID, _) = try await t.account()
+        let token = try await t.token([.ingest], account: accountID)
+        let name = try await t.pool.query("SELECT current_database() AS d").first!.decode("d", as: String.self)
+        try await t.pool.query(Query(unsafeSQL: "ALTER DATABASE \"\(name)\" SET TimeZone = 'Asia/Kolkata'"))
+        let pool = t.db.pool(max: 2)
+        let zone = try await pool.query("SHOW TimeZone").first!.decode("TimeZone", as: String.self)
+        #expect(zone == "Asia/Kolkata")
+        let store = UsageStore(pool: pool)
+        let counter = UsageCounter()
+        counter.record(token.id, client: "192.0.2.1", origin: "https://a.example")
+        try await store.flush(counter.drain())
+        let hours = try await store.hourly(tokenID: token.id, hours: 48)
+        #expect(hours.count == 48 && hours.last?.requests == 1)
+        #expect(hours.last?.label.hasSuffix(":00Z") == true)
+        #expect(try await store.top(tokenID: token.id, kind: "address", limit: 5).first?.requests == 1)
+        await pool.close()
     }
 }

@@ -11,15 +11,28 @@ import Synchronization
 /// before the commit (so no acknowledgement can arrive unseen), and waits for the instances it
 /// knows to be alive.
 ///
-/// Only registered nonces collect acknowledgements, and at most `maxWaiting` at once, so a flood of
-/// acknowledgements (from anyone who can NOTIFY) grows nothing.
+/// Only registered nonces collect acknowledgements, at most `maxWaiting` at once and `maxInstances`
+/// each, so a flood of acknowledgements grows nothing. Anyone who can log in to the database can
+/// NOTIFY, so a database role could forge an acknowledgement; tenants cannot (their SQL runs in a
+/// transaction that is rolled back, and notifications are sent only on commit).
 public final class RevocationConfirmations: Sendable {
     /// Registered nonces at once; a revoke past it is answered without waiting.
     public static let maxWaiting = 10_000
+    /// Instances one nonce records (more than any deployment runs; a flood of forged ids stops here).
+    public static let maxInstances = 256
     /// The prefix of the marker on the token channel.
     public static let markerPrefix = "confirm:"
 
-    private let waiting = Mutex<[String: Set<String>]>([:])
+    private struct Waiter {
+        var acked: Set<String> = []
+        /// Set once the revoke knows whom it waits for.
+        var expected: Set<String>?
+        var continuation: CheckedContinuation<Void, Never>?
+        /// The timeout passed before the wait began sleeping.
+        var timedOut = false
+    }
+
+    private let waiting = Mutex<[String: Waiter]>([:])
 
     /// An empty registry.
     public init() {}
@@ -29,21 +42,31 @@ public final class RevocationConfirmations: Sendable {
         let nonce = UUID().uuidString.lowercased()
         return waiting.withLock { waiting in
             guard waiting.count < Self.maxWaiting else { return nil }
-            waiting[nonce] = []
+            waiting[nonce] = Waiter()
             return nonce
         }
     }
 
-    /// Records an acknowledgement from the channel; ignored unless the nonce is registered.
+    /// Records an acknowledgement from the channel; ignored unless the nonce is registered. Wakes the
+    /// waiting revoke once every instance it waits for has answered.
     /// - Parameters:
     ///   - payload: `<nonce> <instance id>`.
     public func acknowledged(_ payload: String) {
         let parts = payload.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[1].utf8.count <= 64 else { return }
         let nonce = String(parts[0])
-        waiting.withLock { waiting in
-            waiting[nonce]?.insert(String(parts[1]))
+        let ready = waiting.withLock { waiting -> CheckedContinuation<Void, Never>? in
+            guard var waiter = waiting[nonce], waiter.acked.count < Self.maxInstances else { return nil }
+            waiter.acked.insert(String(parts[1]))
+            var ready: CheckedContinuation<Void, Never>?
+            if let expected = waiter.expected, expected.isSubset(of: waiter.acked) {
+                ready = waiter.continuation
+                waiter.continuation = nil
+            }
+            waiting[nonce] = waiter
+            return ready
         }
+        ready?.resume()
     }
 
     /// The nonce of a marker notification on the token channel, if the payload is one.
@@ -58,30 +81,99 @@ public final class RevocationConfirmations: Sendable {
     }
 
     /// Waits until every one of `instances` has acknowledged `nonce`, or `timeout` has passed, and
-    /// forgets the nonce. Returns those that acknowledged.
+    /// forgets the nonce. Returns those that acknowledged. The wait sleeps: an acknowledgement, or
+    /// the timeout, wakes it.
     /// - Parameters:
     ///   - nonce: what `register()` returned.
     ///   - instances: the instances seen alive.
     ///   - timeout: the longest wait.
     public func wait(for nonce: String, from instances: Set<String>, timeout: Duration) async -> Set<String> {
-        defer { forget(nonce) }
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let acked = waiting.withLock { $0[nonce] ?? [] }
-            if instances.isSubset(of: acked) || ContinuousClock.now >= deadline { return acked.intersection(instances) }
-            try? await Task.sleep(for: .milliseconds(1))
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.wake(nonce)
         }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = waiting.withLock { waiting -> Bool in
+                guard var waiter = waiting[nonce] else { return true }
+                if waiter.timedOut || instances.isSubset(of: waiter.acked) { return true }
+                waiter.expected = instances
+                waiter.continuation = continuation
+                waiting[nonce] = waiter
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        timer.cancel()
+        let acked = waiting.withLock { $0.removeValue(forKey: nonce)?.acked ?? [] }
+        return acked.intersection(instances)
+    }
+
+    /// Ends a wait early (its timeout).
+    private func wake(_ nonce: String) {
+        let continuation = waiting.withLock { waiting -> CheckedContinuation<Void, Never>? in
+            let continuation = waiting[nonce]?.continuation
+            waiting[nonce]?.continuation = nil
+            waiting[nonce]?.timedOut = true
+            return continuation
+        }
+        continuation?.resume()
     }
 
     /// Forgets a nonce that will not be waited for (its change failed).
     /// - Parameters:
     ///   - nonce: what `register()` returned.
     public func forget(_ nonce: String) {
-        _ = waiting.withLock { $0.removeValue(forKey: nonce) }
+        let continuation = waiting.withLock { $0.removeValue(forKey: nonce)?.continuation }
+        continuation?.resume()
     }
 
     /// Nonces registered now (for tests).
     public var count: Int { waiting.withLock { $0.count } }
+}
+
+/// Acknowledgements waiting to be sent, so that one instance sends them in batches, one query for
+/// every marker that arrived meanwhile, however many revokes run at once. Bounded: past
+/// `capacity` a marker goes unacknowledged, and its revoke reports this instance as unconfirmed.
+public final class AcknowledgementQueue: Sendable {
+    /// Most nonces held at once.
+    public static let capacity = 10_000
+
+    private let pending = Mutex<[String]>([])
+    private let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+
+    public init() {
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues a nonce to acknowledge; false when the queue is full.
+    @discardableResult
+    public func enqueue(_ nonce: String) -> Bool {
+        let added = pending.withLock { pending -> Bool in
+            guard pending.count < Self.capacity else { return false }
+            pending.append(nonce)
+            return true
+        }
+        if added { ring.yield() }
+        return added
+    }
+
+    /// Sends batches with `send` until the task is cancelled or `finish()` is called.
+    /// - Parameters:
+    ///   - send: sends one batch of nonces.
+    public func run(_ send: ([String]) async -> Void) async {
+        for await _ in doorbell {
+            let batch = pending.withLock { pending -> [String] in
+                let batch = pending
+                pending = []
+                return batch
+            }
+            if !batch.isEmpty { await send(batch) }
+        }
+    }
+
+    /// Ends `run`.
+    public func finish() { ring.finish() }
 }
 
 /// An instance as its heartbeat describes it.
@@ -115,7 +207,7 @@ public protocol LiveInstances: Sendable {
     func alert(_ ids: [String]) async throws
 }
 
-/// What a confirmed change reports: `Keyflare-Revocation: confirmed=2/3; unconfirmed=<id>@<address>`.
+/// What a confirmed change reports: `Keyflare-Revocation: confirmed=2/3; unconfirmed=<instance id>`.
 public struct RevocationReport: Sendable, Equatable {
     /// The instances that acknowledged.
     public let confirmed: [LiveInstance]
@@ -130,11 +222,12 @@ public struct RevocationReport: Sendable, Equatable {
         self.unconfirmed = unconfirmed
     }
 
-    /// The header's value.
+    /// The header's value: instances by id only, so a tenant learns no address of the deployment
+    /// (the log of the revoking instance and `reporting.instances` name the addresses).
     public var headerValue: String {
         var value = "confirmed=\(confirmed.count)/\(confirmed.count + unconfirmed.count)"
         if !unconfirmed.isEmpty {
-            value += "; unconfirmed=" + unconfirmed.map { "\($0.id)@\($0.address)" }.joined(separator: ",")
+            value += "; unconfirmed=" + unconfirmed.map(\.id).joined(separator: ",")
         }
         return value
     }

@@ -18,8 +18,7 @@ public final class UsageCounter: Sendable {
         public var lastUsedAt: Date
         /// Requests refused by the token's rate limit (429), not in `requests`.
         public var rateLimited: Int = 0
-        /// Requests (accepted, or refused by the rate limit or the allow-lists) per client address; at
-        /// most `maxDistinct` keys and `others`.
+        /// Accepted requests per client address; at most `maxDistinct` keys and `others`.
         public var clients: [String: Int] = [:]
         /// Requests per browser origin (`Origin`, else `Referer`'s origin), likewise bounded.
         public var origins: [String: Int] = [:]
@@ -60,25 +59,13 @@ public final class UsageCounter: Sendable {
         }
     }
 
-    /// Counts one request refused by the token's rate limit.
+    /// Counts one request refused by the token's rate limit: a number, nothing the client chose (a
+    /// refused request stores nothing of its own).
     /// - Parameters:
     ///   - tokenID: the token.
-    ///   - client: the client's address, if known.
-    ///   - origin: the request's browser origin, if it sent one.
     ///   - at: when.
-    public func recordRateLimited(_ tokenID: UUID, client: String? = nil, origin: String? = nil, at date: Date = Date()) {
-        count(tokenID, client: client, origin: origin, at: date) { $0.rateLimited += 1 }
-    }
-
-    /// Counts the client and origin of a request the token's allow-lists refused (403), without
-    /// counting a request: the token's page shows who tried to use it from where.
-    /// - Parameters:
-    ///   - tokenID: the token.
-    ///   - client: the client's address, if known.
-    ///   - origin: the request's browser origin, if it sent one.
-    ///   - at: when.
-    public func recordRefused(_ tokenID: UUID, client: String?, origin: String?, at date: Date = Date()) {
-        count(tokenID, client: client, origin: origin, at: date) { _ in }
+    public func recordRateLimited(_ tokenID: UUID, at date: Date = Date()) {
+        count(tokenID, client: nil, origin: nil, at: date) { $0.rateLimited += 1 }
     }
 
     private func count(_ tokenID: UUID, client: String?, origin: String?, at date: Date, _ change: (inout Tally) -> Void) {
@@ -102,11 +89,26 @@ public final class UsageCounter: Sendable {
         }
     }
 
-    /// The origin as it is when it is short printable ASCII, else `others`: what is stored and shown
-    /// later never holds a control byte, a NUL or a megabyte of header.
+    /// The origin as it is when it has the form `scheme://host[:port]` and at most `maxOriginBytes`,
+    /// else `others`: what is stored and shown later is an origin, never a control byte, a NUL, a
+    /// path, a message to whoever reads the page, or a megabyte of header.
     static func kept(_ origin: String) -> String {
-        let utf8 = origin.utf8
-        guard !utf8.isEmpty, utf8.count <= maxOriginBytes, utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return others }
+        let utf8 = Array(origin.utf8)
+        guard utf8.count <= maxOriginBytes, let colon = utf8.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+            utf8.count > colon + 3, utf8[colon + 1] == UInt8(ascii: "/"), utf8[colon + 2] == UInt8(ascii: "/")
+        else { return others }
+        func lowerLetter(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+        func digit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        let scheme = utf8[..<colon]
+        guard lowerLetter(scheme.first!),
+            scheme.allSatisfy({ lowerLetter($0) || digit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+        else { return others }
+        let authority = utf8[(colon + 3)...]
+        let allowed: (UInt8) -> Bool = { b in
+            lowerLetter(b) || (b >= 0x41 && b <= 0x5A) || digit(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "-")
+                || b == UInt8(ascii: ":") || b == UInt8(ascii: "[") || b == UInt8(ascii: "]")
+        }
+        guard authority.allSatisfy(allowed) else { return others }
         return origin
     }
 

@@ -1,12 +1,13 @@
 import HTTPTypes
 import KeyflareCore
 import Logging
+import Synchronization
 
 /// Runs a revoke, a disable or a roll without grace so that the answer can say every live instance
 /// has dropped the token: the change carries a registered nonce (`RevocationConfirmations`), and
 /// afterwards this waits up to `timeout` for the instances alive by their heartbeats to acknowledge
-/// it. The answer's `Keyflare-Revocation` header says `confirmed=<n>/<m>`, naming any instance that
-/// did not acknowledge in time (`; unconfirmed=<id>@<address>,…`), which is also logged: an instance
+/// it. The answer's `Keyflare-Revocation` header says `confirmed=<n>/<m>`, naming by id any instance
+/// that did not acknowledge in time (`; unconfirmed=<id>,…`), which is also logged with its address: an instance
 /// whose LISTEN connection is down, and which therefore verifies every token against the database,
 /// or one whose connection has stalled without its knowing: an alert makes it stop trusting its
 /// cache at its next heartbeat (within a second) and restart that connection.
@@ -18,6 +19,25 @@ public struct RevocationConfirming: Sendable {
     let instances: any LiveInstances
     let timeout: Duration
     let logger: Logger
+    let alerts = AlertPacing()
+
+    /// At most one alert per instance per second: a burst of revokes that one instance misses
+    /// raises one, which is all it needs.
+    final class AlertPacing: Sendable {
+        private let last = Mutex<[String: ContinuousClock.Instant]>([:])
+
+        func due(_ ids: [String]) -> [String] {
+            let now = ContinuousClock.now
+            return last.withLock { last in
+                if last.count > 1_000 { last = last.filter { now - $0.value < .seconds(1) } }
+                return ids.filter { id in
+                    guard last[id].map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+                    last[id] = now
+                    return true
+                }
+            }
+        }
+    }
 
     /// - Parameters:
     ///   - confirmations: the registry the token listener feeds with acknowledgements.
@@ -54,7 +74,9 @@ public struct RevocationConfirming: Sendable {
             confirmations.forget(nonce)
             throw error
         }
-        guard let alive = try? await instances.alive() else {
+        // This instance is among the live ones once it has written one heartbeat; an empty list
+        // means the list cannot be trusted.
+        guard let alive = try? await instances.alive(), !alive.isEmpty else {
             confirmations.forget(nonce)
             logger.warning("revocation done but not confirmed: the instance list could not be read")
             return (value, "unknown")
@@ -64,7 +86,7 @@ public struct RevocationConfirming: Sendable {
             confirmed: alive.filter { acked.contains($0.id) }, unconfirmed: alive.filter { !acked.contains($0.id) })
         if !report.unconfirmed.isEmpty {
             do {
-                try await instances.alert(report.unconfirmed.map(\.id))
+                try await instances.alert(alerts.due(report.unconfirmed.map(\.id)))
             } catch {
                 logger.warning("could not alert the instances that did not confirm a revocation", metadata: ["error": "\(error)"])
             }

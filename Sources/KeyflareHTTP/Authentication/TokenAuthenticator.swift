@@ -35,19 +35,12 @@ struct TokenAuthenticator: RouterMiddleware {
         var headers = HTTPFields()
         if let named { headers[.accessControlAllowOrigin] = named }
         do {
-            if !token.restrictions.isEmpty {
-                do {
-                    try token.restrictions.check(clientIP: context.clientIP, origin: origin)
-                } catch {
-                    usage.recordRefused(token.tokenID, client: context.clientIP, origin: origin)
-                    throw error
-                }
-            }
+            if !token.restrictions.isEmpty { try token.restrictions.check(clientIP: context.clientIP, origin: origin) }
             if let limit = token.rateLimit {
                 let decision = limiter.admitRequest(token.tokenID, limit: limit)
                 Self.rateLimitHeaders(decision, into: &headers)
                 guard decision.allowed else {
-                    usage.recordRateLimited(token.tokenID, client: context.clientIP, origin: origin)
+                    usage.recordRateLimited(token.tokenID)
                     headers[.retryAfter] = String(decision.resetSeconds)
                     return ErrorResponse.response(
                         status: .tooManyRequests,

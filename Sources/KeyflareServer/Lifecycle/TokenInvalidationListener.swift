@@ -27,6 +27,7 @@ struct TokenInvalidationListener: Service {
     let readiness: Readiness
     let metrics: KeyflareMetrics
     let confirmations: RevocationConfirmations
+    let acknowledgements = AcknowledgementQueue()
     let instances: InstanceStore
     let instanceID: String
     let logger: Logger
@@ -34,6 +35,16 @@ struct TokenInvalidationListener: Service {
     func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await listener.run() }
+            // One sender, in batches: a burst of revokes costs one query per batch, not per marker.
+            group.addTask { [acknowledgements, instances, instanceID, logger] in
+                await acknowledgements.run { batch in
+                    do {
+                        try await instances.acknowledge(batch, by: instanceID)
+                    } catch {
+                        logger.warning("could not acknowledge revocations", metadata: ["error": "\(error)", "count": "\(batch.count)"])
+                    }
+                }
+            }
             var connectedBefore = false
             for await event in listener.events {
                 switch event {
@@ -53,13 +64,7 @@ struct TokenInvalidationListener: Service {
                     confirmations.acknowledged(notification.payload)
                 case .notification(let notification):
                     if let nonce = RevocationConfirmations.nonce(ofMarker: notification.payload) {
-                        group.addTask { [instances, instanceID, logger] in
-                            do {
-                                try await instances.acknowledge(nonce, by: instanceID)
-                            } catch {
-                                logger.warning("could not acknowledge a revocation", metadata: ["error": "\(error)"])
-                            }
-                        }
+                        acknowledgements.enqueue(nonce)
                     } else {
                         handle(notification.payload)
                     }
@@ -68,6 +73,7 @@ struct TokenInvalidationListener: Service {
             // The events end when the listener stops; on cancellation they end at once, so make
             // sure the listener stops too (its run() has then returned or is about to).
             listener.stop()
+            acknowledgements.finish()
         }
         cache.distrust()
         readiness.setListener(up: false)

@@ -81,12 +81,15 @@ public struct InstanceStore: LiveInstances {
     /// The acknowledgement channel.
     public static let ackChannel = "keyflare_token_acks"
 
-    /// Acknowledges a confirmation marker on the acknowledgement channel.
+    /// Acknowledges confirmation markers on the acknowledgement channel, one notification each, in
+    /// one query.
     /// - Parameters:
-    ///   - nonce: the marker's nonce.
+    ///   - nonces: the markers' nonces.
     ///   - instance: this instance.
-    public func acknowledge(_ nonce: String, by instance: String) async throws {
-        try await pool.query("SELECT pg_notify(\(Self.ackChannel), \(nonce + " " + instance))")
+    public func acknowledge(_ nonces: [String], by instance: String) async throws {
+        guard !nonces.isEmpty else { return }
+        try await pool.query(
+            "SELECT pg_notify(\(Self.ackChannel), n || ' ' || \(instance)) FROM unnest(\(nonces)::text[]) AS n")
     }
 
     /// Removes this instance's row on a graceful stop, so revokes stop waiting for it at once.

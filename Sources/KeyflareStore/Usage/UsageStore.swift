@@ -165,7 +165,7 @@ public struct UsageStore: TokenUsageReading {
             """
             SELECT \(tokenID)::uuid AS token_id, to_char(h AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"') AS label,
                    coalesce(u.requests, 0) AS requests, coalesce(u.rate_limited, 0) AS rate_limited
-            FROM generate_series(date_trunc('hour', now()) - (\(hours) - 1) * interval '1 hour', date_trunc('hour', now()),
+            FROM generate_series(date_trunc('hour', now(), 'UTC') - (\(hours) - 1) * interval '1 hour', date_trunc('hour', now(), 'UTC'),
                                  interval '1 hour') AS h
             LEFT JOIN token_usage_hourly u ON u.token_id = \(tokenID) AND u.hour = h
             ORDER BY h
@@ -184,7 +184,7 @@ public struct UsageStore: TokenUsageReading {
         try await pool.query(
             """
             SELECT value, sum(requests)::bigint AS requests FROM token_clients_hourly
-            WHERE token_id = \(tokenID) AND kind = \(kind) AND hour > date_trunc('hour', now()) - interval '24 hours'
+            WHERE token_id = \(tokenID) AND kind = \(kind) AND hour > date_trunc('hour', now(), 'UTC') - interval '24 hours'
             GROUP BY value ORDER BY 2 DESC, 1 LIMIT \(limit)
             """
         ).rows.map { (try $0.decode("value", as: String.self), try $0.decode("requests", as: Int.self)) }

@@ -176,13 +176,13 @@ enum Templates {
             <div class="columns">
             <section class="card" aria-labelledby="addresses-title">
               <h2 id="addresses-title">Client addresses, last 24 hours</h2>
-              <div class="table-wrap"><table data-testid="addresses"><thead><tr><th scope="col">Address</th><th scope="col">Requests, refused included</th></tr></thead>
+              <div class="table-wrap"><table data-testid="addresses"><thead><tr><th scope="col">Address</th><th scope="col">Requests</th></tr></thead>
               <tbody>{{#addresses}}<tr><td>{{#other}}<em>{{value}}</em>{{/other}}{{^other}}<code>{{value}}</code>{{/other}}</td><td>{{requests}}</td></tr>{{/addresses}}
               {{^addresses}}<tr><td colspan="2">No requests yet.</td></tr>{{/addresses}}</tbody></table></div>
             </section>
             <section class="card" aria-labelledby="origins-title">
               <h2 id="origins-title">Web origins, last 24 hours</h2>
-              <div class="table-wrap"><table data-testid="origins"><thead><tr><th scope="col">Origin</th><th scope="col">Requests, refused included</th></tr></thead>
+              <div class="table-wrap"><table data-testid="origins"><thead><tr><th scope="col">Origin</th><th scope="col">Requests</th></tr></thead>
               <tbody>{{#origins}}<tr><td>{{#other}}<em>{{value}}</em>{{/other}}{{^other}}<code>{{value}}</code>{{/other}}</td><td>{{requests}}</td></tr>{{/origins}}
               {{^origins}}<tr><td colspan="2">No browser requests yet.</td></tr>{{/origins}}</tbody></table></div>
             </section>
