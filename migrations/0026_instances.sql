@@ -29,5 +29,5 @@ COMMENT ON COLUMN reporting.instances.address IS 'Where it serves, as it describ
 COMMENT ON COLUMN reporting.instances.listener_state IS 'listening, or down (it then verifies every token against the database).';
 COMMENT ON COLUMN reporting.instances.started_at IS 'When it started.';
 COMMENT ON COLUMN reporting.instances.last_seen IS 'Its last heartbeat.';
-COMMENT ON COLUMN reporting.instances.alive IS 'Whether it was heard in the last 3 seconds: a revoke waits for these.';
+COMMENT ON COLUMN reporting.instances.alive IS 'Whether it was heard in the last 3 seconds (revokes wait for every instance heard within the listener detection time plus 3 seconds).';
 GRANT SELECT ON reporting.instances TO keyflare_reporting;

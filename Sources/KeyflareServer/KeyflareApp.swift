@@ -86,7 +86,7 @@ public struct KeyflareApp: Sendable {
             readiness: readiness, seedTokens: configuration.singleTenant ? configuration.seedTokens : nil, logger: logger
         )
         let confirmations = RevocationConfirmations()
-        let instances = InstanceStore(pool: pool)
+        let instances = InstanceStore(pool: pool, listenDetectionSeconds: configuration.listenDetectionSeconds)
         let listener = TokenInvalidationListener(
             listener: Listener(
                 configuration: .init(

@@ -5,17 +5,23 @@ import PQServices
 
 /// The instances' heartbeats (`keyflare_instances`), which tell a revoke whom to wait for.
 public struct InstanceStore: LiveInstances {
-    /// How recent a heartbeat must be for the instance to count as alive.
-    public static let aliveSeconds = 3
+    /// How recent a heartbeat must be for the instance to count as alive, beyond the listener's
+    /// detection time: an instance not heard from for longer has noticed by then, through its own
+    /// probe, that its LISTEN connection is gone (or it is not running), and so trusts no cached
+    /// token; one heard from more recently might still, and a revoke waits for it.
+    public static let aliveMarginSeconds = 3.0
     /// How long a silent instance's row is kept.
     public static let keptSeconds = 3_600
 
     private let pool: Pool
+    private let aliveSeconds: Double
 
     /// - Parameters:
     ///   - pool: the database.
-    public init(pool: Pool) {
+    ///   - listenDetectionSeconds: the deployment's `KEYFLARE_LISTEN_DETECTION_SECONDS`.
+    public init(pool: Pool, listenDetectionSeconds: Double = 10) {
         self.pool = pool
+        self.aliveSeconds = listenDetectionSeconds + Self.aliveMarginSeconds
     }
 
     /// Writes this instance's heartbeat and takes the alerts raised for it since the last one; now
@@ -66,12 +72,12 @@ public struct InstanceStore: LiveInstances {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(applicationName) AND pid <> pg_backend_pid()")
     }
 
-    /// The instances heard from in the last `aliveSeconds`.
+    /// The instances heard from in the last listener detection time plus `aliveMarginSeconds`.
     public func alive() async throws -> [LiveInstance] {
         try await pool.query(
             """
             SELECT instance_id, address, listener_state = 'listening' AS listening FROM keyflare_instances
-            WHERE last_seen > now() - make_interval(secs => \(Self.aliveSeconds)) ORDER BY instance_id
+            WHERE last_seen > now() - make_interval(secs => \(aliveSeconds)) ORDER BY instance_id
             """
         ).rows.map {
             LiveInstance(id: try $0.decode("instance_id"), address: try $0.decode("address"), listening: try $0.decode("listening"))
