@@ -287,8 +287,9 @@ import FoundationNetworking
         let valid = try await t.token([.ingest], account: account)
         let app = try t.instance(configure: { $0.authFailuresPerMinute = 20 })
         try await app.application.test(.live) { client throws in
-            // The cache is trusted once the listener is up; warm it with the valid token.
-            try await Task.sleep(for: .milliseconds(300))
+            // The cache is trusted once the listener is up (a loaded machine takes more than a
+            // moment); warm it with the valid token.
+            #expect(await eventually(timeout: .seconds(30)) { app.readiness.isListenerUp } != nil)
             let path = "/api/logs?source=\(source.uuidString.lowercased())"
             #expect(try await client.send(path, method: .post, headers: .apiKey(valid.secret), body: "{}").status == .ok)
             // 1,000 distinct well-formed unknown tokens (the 50,000 run in `make bench
