@@ -21,9 +21,16 @@ import Testing
         let source = try await t.source("app-logs", account: account)
         let proxy = try t.proxy()
         defer { proxy.stop() }
-        let a = try t.instance()
-        let b = try t.instance()
-        let c = try t.instance(configure: { $0.listenDatabaseURL = proxy.url(for: t.db.url) })
+        // A wider window than the 250 ms default: the suite runs beside 70 others on two cores, and
+        // what is under test is who confirms, not how fast a loaded machine does (the cluster test
+        // and `make bench` measure that).
+        let window = 1_500
+        let a = try t.instance(configure: { $0.revokeConfirmMilliseconds = window })
+        let b = try t.instance(configure: { $0.revokeConfirmMilliseconds = window })
+        let c = try t.instance(configure: {
+            $0.revokeConfirmMilliseconds = window
+            $0.listenDatabaseURL = proxy.url(for: t.db.url)
+        })
         let instances = InstanceStore(pool: t.pool)
         try await a.application.test(.router) { one throws in
             try await b.application.test(.router) { two throws in
@@ -72,7 +79,7 @@ import Testing
                     let started = ContinuousClock.now
                     let unconfirmed = try await one.send("/api/access-tokens/\(third.id)", method: .delete, headers: .apiKey(management))
                     #expect(unconfirmed.status == .noContent)
-                    #expect(ContinuousClock.now - started < .seconds(2), "the wait is bounded by KEYFLARE_REVOKE_CONFIRM_MS")
+                    #expect(ContinuousClock.now - started < .milliseconds(window + 1_500), "the wait is bounded by KEYFLARE_REVOKE_CONFIRM_MS")
                     let value = try #require(unconfirmed.headers[Self.header])
                     #expect(value == "confirmed=2/3; unconfirmed=\(c.instanceID)", "by id only, no address: \(value)")
                     #expect(try await use(one, third.secret) == .unauthorized)

@@ -99,3 +99,16 @@ import Testing
         #expect(FailureLimiter.key("203.0.113.9") == "203.0.113.9")
     }
 }
+
+@Suite struct ClientKeyTests {
+    @Test func keysPrintAsTheAddressAndMappedIPv4IsIPv4() {
+        #expect(ClientKey("203.0.113.7").description == "203.0.113.7")
+        #expect(ClientKey("2001:DB8::1").description == "2001:db8::1")
+        #expect(ClientKey("::ffff:192.0.2.1") == ClientKey("192.0.2.1"))
+        #expect(ClientKey("::1").description == "::1")
+        // A forwarded value that is not an address stays as it is; others is the empty string.
+        #expect(ClientKey("unknown") == .text("unknown"))
+        #expect(ClientKey.others.description == "")
+        #expect(ClientKey("10.0.0.1") != ClientKey("10.0.0.2"))
+    }
+}

@@ -29,12 +29,12 @@ import Testing
 
     @Test func rotatingAddressesCannotGrowATally() {
         let counter = UsageCounter()
-        for i in 0..<10_000 { counter.record(token, client: "2001:db8::\(String(i, radix: 16))", at: late) }
+        for i in 0..<10_000 { counter.record(token, client: ClientKey("2001:db8::\(String(i, radix: 16))"), at: late) }
         counter.record(token, client: "2001:db8::1", at: late)  // already kept: counted as itself
         let tally = try! #require(counter.drain().first)
         #expect(tally.clients.count == UsageCounter.maxDistinct + 1)
         #expect(tally.clients["2001:db8::1"] == 2)
-        #expect(tally.clients[UsageCounter.others] == 10_000 - UsageCounter.maxDistinct)
+        #expect(tally.clients[ClientKey.others] == 10_000 - UsageCounter.maxDistinct)
         #expect(tally.clients.values.reduce(0, +) == 10_001)
         #expect(tally.requests == 10_001)
     }
@@ -58,7 +58,7 @@ import Testing
 
     @Test func restoreMergesCountsWithinTheBound() {
         let counter = UsageCounter()
-        for i in 0..<UsageCounter.maxDistinct { counter.record(token, client: "10.0.0.\(i)", origin: "https://a.example", at: late) }
+        for i in 0..<UsageCounter.maxDistinct { counter.record(token, client: ClientKey("10.0.0.\(i)"), origin: "https://a.example", at: late) }
         let drained = counter.drain()
         counter.record(token, client: "10.0.1.1", origin: "https://a.example", at: late)
         counter.recordRateLimited(token, at: late)

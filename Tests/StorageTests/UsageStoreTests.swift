@@ -62,7 +62,7 @@ import Testing
         for flush in 0..<10 {
             let counter = UsageCounter()
             for i in 0..<UsageCounter.maxDistinct {
-                counter.record(token.id, client: "10.\(flush).0.\(i)", at: now)
+                counter.record(token.id, client: ClientKey("10.\(flush).0.\(i)"), at: now)
                 sent += 1
             }
             try await store.flush(counter.drain())
@@ -87,7 +87,7 @@ import Testing
         let counter = UsageCounter()
         let now = Date()
         for hoursAgo in [0, 47, 49, 71, 73] {
-            counter.record(token.id, client: "192.0.2.\(hoursAgo)", at: now.addingTimeInterval(-3_600 * Double(hoursAgo)))
+            counter.record(token.id, client: ClientKey("192.0.2.\(hoursAgo)"), at: now.addingTimeInterval(-3_600 * Double(hoursAgo)))
         }
         try await store.flush(counter.drain())
         try await store.prune()

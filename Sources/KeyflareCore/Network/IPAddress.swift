@@ -32,6 +32,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// An address from its 4 or 16 bytes in network order, taken as they are.
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     /// Whether this is an IPv4 address.
     public var isV4: Bool { bytes.count == 4 }
 

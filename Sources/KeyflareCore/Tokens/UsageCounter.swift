@@ -18,8 +18,8 @@ public final class UsageCounter: Sendable {
         public var lastUsedAt: Date
         /// Requests refused by the token's rate limit (429), not in `requests`.
         public var rateLimited: Int = 0
-        /// Accepted requests per client address; at most `maxDistinct` keys and `others`.
-        public var clients: [String: Int] = [:]
+        /// Accepted requests per client address; at most `maxDistinct` keys and `ClientKey.others`.
+        public var clients: [ClientKey: Int] = [:]
         /// Requests per browser origin (`Origin`, else `Referer`'s origin), likewise bounded.
         public var origins: [String: Int] = [:]
 
@@ -30,8 +30,8 @@ public final class UsageCounter: Sendable {
     /// Distinct client addresses, and distinct origins, one tally keeps before counting the rest as
     /// `others`.
     public static let maxDistinct = 16
-    /// The key that counts whatever is past `maxDistinct`, or not worth keeping (an origin that is
-    /// not printable ASCII, or longer than `maxOriginBytes`).
+    /// The origin that counts whatever is past `maxDistinct`, or not worth keeping (an origin that
+    /// is not printable ASCII, or longer than `maxOriginBytes`); `ClientKey.others` for addresses.
     public static let others = ""
     /// The longest origin kept as it is.
     public static let maxOriginBytes = 200
@@ -52,7 +52,7 @@ public final class UsageCounter: Sendable {
     ///   - client: the client's address, if known.
     ///   - origin: the request's browser origin, if it sent one.
     ///   - at: when.
-    public func record(_ tokenID: UUID, client: String? = nil, origin: String? = nil, at date: Date = Date()) {
+    public func record(_ tokenID: UUID, client: ClientKey? = nil, origin: String? = nil, at date: Date = Date()) {
         count(tokenID, client: client, origin: origin, at: date) { tally in
             tally.requests += 1
             if date > tally.lastUsedAt { tally.lastUsedAt = date }
@@ -68,20 +68,22 @@ public final class UsageCounter: Sendable {
         count(tokenID, client: nil, origin: nil, at: date) { $0.rateLimited += 1 }
     }
 
-    private func count(_ tokenID: UUID, client: String?, origin: String?, at date: Date, _ change: (inout Tally) -> Void) {
+    private func count(_ tokenID: UUID, client: ClientKey?, origin: String?, at date: Date, _ change: (inout Tally) -> Void) {
         let key = Key(tokenID: tokenID, hour: HourStamp(date))
         let origin = origin.map(Self.kept)
         tallies.withLock { tallies in
-            if tallies[key] == nil {
-                tallies[key] = Tally(tokenID: tokenID, hour: key.hour, requests: 0, lastUsedAt: date)
+            // One hash lookup: the defaulted subscript is modified in place.
+            Self.update(&tallies[key, default: Tally(tokenID: tokenID, hour: key.hour, requests: 0, lastUsedAt: date)]) { tally in
+                change(&tally)
+                if let client { Self.add(client, to: &tally.clients, others: ClientKey.others) }
+                if let origin { Self.add(origin, to: &tally.origins, others: Self.others) }
             }
-            change(&tallies[key]!)
-            if let client { Self.add(client, to: &tallies[key]!.clients) }
-            if let origin { Self.add(origin, to: &tallies[key]!.origins) }
         }
     }
 
-    private static func add(_ value: String, to counts: inout [String: Int], by n: Int = 1) {
+    private static func update(_ tally: inout Tally, _ body: (inout Tally) -> Void) { body(&tally) }
+
+    private static func add<Value: Hashable>(_ value: Value, to counts: inout [Value: Int], by n: Int = 1, others: Value) {
         if counts[value] != nil || counts.count < maxDistinct || value == others {
             counts[value, default: 0] += n
         } else {
@@ -136,8 +138,8 @@ public final class UsageCounter: Sendable {
                 existing.requests += tally.requests
                 existing.rateLimited += tally.rateLimited
                 existing.lastUsedAt = max(existing.lastUsedAt, tally.lastUsedAt)
-                for (value, n) in tally.clients { Self.add(value, to: &existing.clients, by: n) }
-                for (value, n) in tally.origins { Self.add(value, to: &existing.origins, by: n) }
+                for (value, n) in tally.clients { Self.add(value, to: &existing.clients, by: n, others: ClientKey.others) }
+                for (value, n) in tally.origins { Self.add(value, to: &existing.origins, by: n, others: Self.others) }
                 tallies[key] = existing
             }
         }

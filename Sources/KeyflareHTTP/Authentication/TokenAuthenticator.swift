@@ -28,7 +28,7 @@ struct TokenAuthenticator: RouterMiddleware {
         let origin = Self.origin(of: request)
         // Most tokens are unrestricted and unlimited: two checks.
         guard !token.restrictions.isEmpty || token.rateLimit != nil else {
-            usage.record(token.tokenID, client: context.clientIP, origin: origin)
+            usage.record(token.tokenID, client: context.client.key, origin: origin)
             return try await next(request, context)
         }
         let named = token.restrictions.allowedOrigins.isEmpty ? nil : Self.corsOrigin(for: origin, token.restrictions)
@@ -48,7 +48,7 @@ struct TokenAuthenticator: RouterMiddleware {
                         headers: headers)
                 }
             }
-            usage.record(token.tokenID, client: context.clientIP, origin: origin)
+            usage.record(token.tokenID, client: context.client.key, origin: origin)
             var response = try await next(request, context)
             // Handlers never set these headers themselves, so appending is enough (and cheaper).
             response.headers.append(contentsOf: headers)

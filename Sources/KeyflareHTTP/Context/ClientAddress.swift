@@ -1,3 +1,4 @@
+import KeyflareCore
 import NIOCore
 
 /// The client's address, formatted only when something asks. Most requests never do (a cached
@@ -19,6 +20,17 @@ public struct ClientAddress: Sendable {
     public var ip: String? {
         if case .some(let forwarded) = forwarded { return forwarded }
         return peer?.ipAddress
+    }
+
+    /// The address as usage counting keys it: the peer's bytes, copied without formatting, or the
+    /// forwarded text.
+    public var key: ClientKey? {
+        if case .some(let forwarded) = forwarded { return forwarded.map { ClientKey($0) } }
+        switch peer {
+        case .v4(let address)?: return .v4(address.address.sin_addr.s_addr)
+        case .v6(let address)?: return withUnsafeBytes(of: address.address.sin6_addr) { ClientKey(bytes: $0) }
+        default: return nil
+        }
     }
 
     /// Replaces the peer's address with the one a trusted proxy named.

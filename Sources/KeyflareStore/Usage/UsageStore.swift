@@ -105,7 +105,8 @@ public struct UsageStore: TokenUsageReading {
     {
         var out: (ids: [UUID], hours: [String], kinds: [String], values: [String], counts: [Int]) = ([], [], [], [], [])
         for tally in tallies {
-            for (kind, seen) in [("address", tally.clients), ("origin", tally.origins)] {
+            let addresses = tally.clients.map { (key: $0.key.description, value: $0.value) }
+            for (kind, seen) in [("address", addresses), ("origin", tally.origins.map { (key: $0.key, value: $0.value) })] {
                 for (value, n) in seen {
                     out.ids.append(tally.tokenID)
                     out.hours.append(tally.hour.description)
