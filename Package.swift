@@ -10,6 +10,7 @@ let integrationTestDependencies: [Target.Dependency] = [
     .product(name: "CompressNIO", package: "compress-nio"),
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "Crypto", package: "swift-crypto"),
 ]
 
 let package = Package(

@@ -35,6 +35,13 @@ mkdir -p "$out"
 # Fuzzing sends thousands of unknown tokens from one address: the failure limit would turn them
 # into 429s (documented, but they would hide the paths behind verification).
 export KEYFLARE_AUTH_FAILURES_PER_MINUTE=1000000
+# A key pair that signs the leak-report example (POST /api/token-leaks), as a scanner's would.
+command -v openssl >/dev/null || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openssl >/dev/null
+export LEAK_REPORT_KEY=$out/leak-report-key.pem LEAK_REPORT_KEY_ID=keyflare-api-examples
+openssl ecparam -name prime256v1 -genkey -noout -out "$LEAK_REPORT_KEY" 2>/dev/null
+KEYFLARE_LEAK_REPORT_KEYS=$(openssl ec -in "$LEAK_REPORT_KEY" -pubout 2>/dev/null |
+  python3 -c 'import json, sys; print(json.dumps({"public_keys": [{"key_identifier": sys.argv[1], "key": sys.stdin.read(), "is_current": True}]}))' "$LEAK_REPORT_KEY_ID")
+export KEYFLARE_LEAK_REPORT_KEYS
 . scripts/test-instance.sh
 trap test_instance_stop EXIT
 test_instance "$admin_url" "kf_apifuzz_$$" "$out/server.log"

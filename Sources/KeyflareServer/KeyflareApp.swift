@@ -131,6 +131,10 @@ public struct KeyflareApp: Sendable {
         parts.revocations = RevocationConfirming(
             confirmations: confirmations, instances: instances,
             timeout: .milliseconds(configuration.revokeConfirmMilliseconds), logger: logger)
+        let trips = TokenTripQueue()
+        parts.trips = trips
+        parts.leakReportKeys = try configuration.leakReportKeys.map { try LeakReportKeys(configured: $0) }
+        parts.leakReports = LeakReportStore(pool: pool)
         let router = buildRouter(parts)
 
         let services = AppServices(
@@ -155,6 +159,7 @@ public struct KeyflareApp: Sendable {
                     counter: usageCounter, store: usageStore, interval: .seconds(configuration.usageFlushSeconds),
                     logger: logger
                 ),
+                TokenTripWriter(queue: trips, store: TokenTripStore(pool: pool), interval: .milliseconds(250), logger: logger),
                 RateLimitExchange(
                     limiter: rateLimiter, store: RateLimitDemandStore(pool: pool), interval: .milliseconds(250), logger: logger),
                 InstanceHeartbeat(

@@ -48,7 +48,7 @@ public enum WebConsole {
         }
         TokenPages(
             tokens: AccessTokenStore(pool: pool), sources: SourceStore(pool: pool), endpoints: EndpointStore(pool: pool),
-            accounts: AccountStore(pool: pool), usage: UsageStore(pool: pool), jar: jar)
+            accounts: AccountStore(pool: pool), usage: UsageStore(pool: pool), audit: AuditStore(pool: pool), jar: jar)
             .addRoutes(to: console)
         SourcePages(sources: SourceStore(pool: pool), base: base).addRoutes(to: console)
         EndpointPages(endpoints: EndpointStore(pool: pool), sandbox: services.sandbox, base: base).addRoutes(to: console)

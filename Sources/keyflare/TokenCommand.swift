@@ -89,6 +89,8 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Space-separated scopes (default: ingest).") var scopes = "ingest"
         @Option(help: "Expire after this many seconds.") var expiresIn: Int?
         @OptionGroup(title: "Where it may be used from, and how often") var limits: TokenLimitOptions
+        @Flag(help: "Make a canary: it grants nothing (the scopes are a decoy); any use is refused as an unknown token and recorded.")
+        var canary = false
 
         func run() async throws {
             try await reportingFailures {
@@ -101,7 +103,7 @@ struct TokenCommand: AsyncParsableCommand {
                 let (token, secret) = try await common.withStores {
                     try await $0.create(
                         accountID: common.accountID, description: description, scopes: parsed, expiresAt: expiry, actor: .operator,
-                        restrictions: restrictions, rateLimit: rateLimit)
+                        restrictions: restrictions, rateLimit: rateLimit, canary: canary)
                 }
                 try common.output([(token, secret)], single: true)
             }
@@ -304,7 +306,8 @@ enum TokenTable {
         ]
         let now = Date()
         let rows = tokens.map { t -> [String] in
-            let status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : (t.disabledAt != nil ? "disabled" : "active"))
+            var status = t.revokedAt != nil ? "revoked" : (t.isDead(now: now) ? "expired" : (t.disabledAt != nil ? "disabled" : "active"))
+            if t.canary { status += " (canary)" }
             let restrictions = t.restrictions
             var origins = restrictions.allowedOrigins.isEmpty ? "any" : restrictions.allowedOrigins.map(\.description).joined(separator: ",")
             if restrictions.requireOrigin { origins += " (required)" }

@@ -120,11 +120,13 @@ import Testing
         // A long interval: only the flush on graceful shutdown writes these counts.
         let a = try t.instance(configure: { $0.usageFlushSeconds = 10 })
         let b = try t.instance(configure: { $0.usageFlushSeconds = 10 })
+        let started = ContinuousClock.now
         try await a.application.test(.router) { clientA throws in
             try await b.application.test(.router) { clientB throws in
                 for _ in 0..<7 { #expect(try await clientA.send("/api/auth/check", headers: .apiKey(token.secret)).status == .ok) }
                 for _ in 0..<5 { #expect(try await clientB.send("/api/auth/check", headers: .apiKey(token.secret)).status == .ok) }
-                #expect(a.usage.pending >= 7 && b.usage.pending == 5)
+                // Still in memory, unless a loaded machine took longer than the interval to get here.
+                if ContinuousClock.now - started < .seconds(9) { #expect(a.usage.pending >= 7 && b.usage.pending == 5) }
             }
         }
         // Both instances have shut down, flushing on the way out.

@@ -122,6 +122,7 @@ import Testing
         let id = try #require(token["id"] as? String)
         let secret = try #require(token["token"] as? String)
         #expect(token["scopes"] as? [String] == ["ingest", "query"])
+        #expect(token["canary"] as? Bool == false)
 
         let listed = try await KeyflareProcess.run(["token", "list", "--account", accountID], env: env)
         let tokens = try jsonArray(listed.stdout)
@@ -540,6 +541,13 @@ import Testing
         let imported = try await KeyflareProcess.run(
             ["token", "import", "--account", accountID, "--value-stdin"], env: env, stdin: "an-imported-secret-of-another-format-0001\n")
         #expect(imported.status != 0 && imported.stderr.contains("requires an expiry"), "\(imported.stderr)")
+        // A canary grants nothing and lies in wait: the policy does not apply to it.
+        let canary = try await KeyflareProcess.run(
+            ["token", "create", "--account", accountID, "--scopes", "management", "--canary", "--description", "bait"], env: env)
+        #expect(canary.status == 0, "\(canary.stderr)")
+        #expect(try json(canary.stdout)["canary"] as? Bool == true)
+        let listed = try await KeyflareProcess.run(["token", "list", "--account", accountID, "--format", "table"], env: env)
+        #expect(listed.stdout.contains("active (canary)"), "\(listed.stdout)")
 
         for (arguments, message) in [
             (["--max-lifetime-days", "0"], "--max-lifetime-days must be a whole number from 1 to 3650"),

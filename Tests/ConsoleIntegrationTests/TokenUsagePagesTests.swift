@@ -193,4 +193,35 @@ import Testing
             #expect(week.status == .seeOther)
         }
     }
+
+    @Test func canariesAreMadeMarkedAndListTheirTrips() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (accountID, email) = try await Console().user(t)
+        try await t.application().test(.router) { client throws in
+            let (browser, csrf) = try await Console().signIn(client, email: email)
+            var headers = Console.formHeaders
+            for field in browser.cookieHeader { headers.append(field) }
+            let made = try await client.send(
+                "/console/access-tokens", method: .post, headers: headers,
+                body: Console.form([("_csrf", csrf), ("description", "bait in the wiki"), ("scope", "management"), ("canary", "true")]))
+            #expect(made.status == .seeOther)
+            let token = try #require(try await AccessTokenStore(pool: t.pool).list(accountID: accountID, includeRevoked: false).first { $0.canary })
+            let id = token.id.uuidString.lowercased()
+            let list = try await client.send("/console/access-tokens", headers: browser.cookieHeader)
+            let row = try #require(list.body.range(of: "data-token-id=\"\(id)\""))
+            #expect(list.body[row.upperBound...].prefix(600).contains("badge canary"))
+
+            // A trip, as the request path records it; the page lists it, escaped.
+            let trip = TokenTrip(
+                tripwire: TokenTripwire(kind: .canary, tokenID: token.id, accountID: accountID, answer: TokenRejection.unknown),
+                clientIP: "203.0.113.66", origin: "https://evil.example", userAgent: "<script>x</script>", route: "GET /api/account")
+            try await TokenTripStore(pool: t.pool).record([trip])
+            let page = try await client.send("/console/access-tokens/\(id)", headers: browser.cookieHeader)
+            #expect(page.body.contains("Canary trips"))
+            #expect(page.body.contains("<code>203.0.113.66</code>"))
+            #expect(page.body.contains("<code>GET /api/account</code>"))
+            #expect(page.body.contains("&lt;script&gt;x&lt;/script&gt;") && !page.body.contains("<script>x</script>"))
+        }
+    }
 }

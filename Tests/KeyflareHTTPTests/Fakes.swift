@@ -113,14 +113,14 @@ final class FakeTokens: TokenManaging {
 
     func create(
         accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
-        restrictions: TokenRestrictions, rateLimit: RateLimit?
+        restrictions: TokenRestrictions, rateLimit: RateLimit?, canary: Bool
     ) async throws -> (AccessToken, String) {
         log.record("tokens.create")
         let secret = TokenFormat.generate(kind: TokenKind(scopes: scopes))
         let token = AccessToken(
             id: UUID(), accountID: accountID, description: description, scopes: scopes, hint: String(secret.suffix(4)),
             createdAt: Date(), expiresAt: expiresAt, revokedAt: nil, lastUsedAt: nil, restrictions: restrictions,
-            rateLimit: rateLimit)
+            rateLimit: rateLimit, canary: canary)
         tokens.withLock { $0.append((token, TokenFormat.digest(of: secret))) }
         return (token, secret)
     }

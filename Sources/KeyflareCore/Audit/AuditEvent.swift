@@ -8,6 +8,9 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case tokenUpdated = "token.updated"
     case tokenDisabled = "token.disabled"
     case tokenEnabled = "token.enabled"
+    case tokenLeaked = "token.leaked"
+    case tokenCanaryUsed = "token.canary_used"
+    case tokenReusedAfterRoll = "token.reused_after_roll"
     case accountUpdated = "account.updated"
     case sourceCreated = "source.created"
     case sourceUpdated = "source.updated"
@@ -29,6 +32,8 @@ public struct AuditActor: Sendable, Equatable {
         case user
         /// Through the `keyflare` CLI, by an operator.
         case `operator`
+        /// A secret-scanning service, through a signed leak report.
+        case scanner
     }
 
     /// How the change was made.
@@ -72,6 +77,8 @@ public struct AuditEvent: Sendable, Equatable {
     public let targetID: UUID?
     /// When.
     public let createdAt: Date
+    /// What else the event carries (a leak report's URL, a canary's route), never a secret.
+    public let detail: [String: String]?
 
     /// - Parameters:
     ///   - id: event id.
@@ -81,10 +88,12 @@ public struct AuditEvent: Sendable, Equatable {
     ///   - targetType: kind of target.
     ///   - targetID: target id.
     ///   - createdAt: when.
+    ///   - detail: what else it carries.
     public init(
         id: UUID, accountID: UUID, actor: AuditActor, action: AuditAction, targetType: String?, targetID: UUID?,
-        createdAt: Date
+        createdAt: Date, detail: [String: String]? = nil
     ) {
+        self.detail = detail
         self.id = id
         self.accountID = accountID
         self.actor = actor

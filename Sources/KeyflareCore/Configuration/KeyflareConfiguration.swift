@@ -69,6 +69,10 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     /// The secret sandbox role passwords are derived from (`KEYFLARE_SANDBOX_KEY`, at least 32 bytes);
     /// nil: a random key kept in the database.
     public var sandboxKey: String?
+    /// The public keys that sign leaked-token reports (`KEYFLARE_LEAK_REPORT_KEYS`): a JSON document
+    /// in the form of GitHub's secret-scanning keys, inline or as the path of a file holding it; nil
+    /// refuses every report (401).
+    public var leakReportKeys: String?
 
     /// Settings with every default.
     public init() {
@@ -101,6 +105,7 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         httpMinBodyRate = 1024
         authFailuresPerMinute = 60
         sandboxKey = nil
+        leakReportKeys = nil
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -183,6 +188,11 @@ public struct KeyflareConfiguration: Sendable, Equatable {
                 throw ConfigurationError("KEYFLARE_CLIENT_ADDRESS_HEADER must be x-forwarded-for or forwarded")
             }
             clientAddressHeader = parsed
+        }
+        if let keys = value("KEYFLARE_LEAK_REPORT_KEYS") {
+            // Parsed here so that a bad value stops the start, not the first report.
+            _ = try LeakReportKeys(configured: keys)
+            leakReportKeys = keys
         }
         if let key = value("KEYFLARE_SANDBOX_KEY") {
             // The message never repeats the value: it is a secret.

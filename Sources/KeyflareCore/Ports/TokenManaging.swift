@@ -20,9 +20,10 @@ public protocol TokenManaging: Sendable {
     ///   - actor: who is creating it, for the audit log.
     ///   - restrictions: where it may be used from.
     ///   - rateLimit: its own rate limit, if any.
+    ///   - canary: true for a canary token, which grants nothing and reports every use.
     func create(
         accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
-        restrictions: TokenRestrictions, rateLimit: RateLimit?
+        restrictions: TokenRestrictions, rateLimit: RateLimit?, canary: Bool
     ) async throws -> (AccessToken, String)
 
     /// One token of the account, or nil (also for another account's token).
@@ -85,4 +86,16 @@ public protocol TokenManaging: Sendable {
     ///   account has no such token.
     func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int?, actor: AuditActor, confirmation: String?) async throws
         -> (new: AccessToken, secret: String, old: AccessToken)?
+}
+
+extension TokenManaging {
+    /// Creates a token that is not a canary.
+    public func create(
+        accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
+        restrictions: TokenRestrictions, rateLimit: RateLimit?
+    ) async throws -> (AccessToken, String) {
+        try await create(
+            accountID: accountID, description: description, scopes: scopes, expiresAt: expiresAt, actor: actor,
+            restrictions: restrictions, rateLimit: rateLimit, canary: false)
+    }
 }

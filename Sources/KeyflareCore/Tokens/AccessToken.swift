@@ -30,6 +30,10 @@ public struct AccessToken: Sendable, Equatable {
     public let restrictions: TokenRestrictions
     /// Its own rate limit (nil: the account default applies, if any).
     public let rateLimit: RateLimit?
+    /// Whether it is a canary: it grants nothing, and every use is refused as unknown and recorded.
+    public let canary: Bool
+    /// When a roll replaced it, if one did.
+    public let rolledAt: Date?
 
     /// Where a token's secret came from.
     public enum Format: String, Sendable {
@@ -53,11 +57,17 @@ public struct AccessToken: Sendable, Equatable {
     ///   - format: where the secret came from.
     ///   - disabledAt: when it was disabled, if it is.
     ///   - restrictions: where it may be used from.
+    ///   - rateLimit: its own rate limit.
+    ///   - canary: whether it is a canary.
+    ///   - rolledAt: when a roll replaced it.
     public init(
         id: UUID, accountID: UUID, description: String, scopes: [Scope], hint: String, createdAt: Date,
         expiresAt: Date?, revokedAt: Date?, lastUsedAt: Date?, requestsToday: Int = 0, format: Format = .keyflare,
-        disabledAt: Date? = nil, restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil
+        disabledAt: Date? = nil, restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil,
+        canary: Bool = false, rolledAt: Date? = nil
     ) {
+        self.canary = canary
+        self.rolledAt = rolledAt
         self.rateLimit = rateLimit
         self.disabledAt = disabledAt
         self.restrictions = restrictions

@@ -8,24 +8,46 @@ public struct TokenRecord: Sendable, Equatable {
     public let revokedAt: Date?
     /// When it was disabled, if it is (until it is enabled again).
     public let disabledAt: Date?
+    /// Whether it is a canary: it grants nothing, and each use is refused as unknown and reported.
+    public let canary: Bool
+    /// When a roll replaced it, if one did.
+    public let rolledAt: Date?
 
     /// - Parameters:
     ///   - token: scopes, account and expiry.
     ///   - revokedAt: revocation time, if any.
     ///   - disabledAt: when it was disabled, if it is.
-    public init(token: VerifiedToken, revokedAt: Date?, disabledAt: Date? = nil) {
+    ///   - canary: whether it is a canary.
+    ///   - rolledAt: when a roll replaced it.
+    public init(token: VerifiedToken, revokedAt: Date?, disabledAt: Date? = nil, canary: Bool = false, rolledAt: Date? = nil) {
         self.token = token
+        self.canary = canary
+        self.rolledAt = rolledAt
         self.revokedAt = revokedAt
         self.disabledAt = disabledAt
     }
 
     /// The token if it is usable at `now`, else the 401 that says why.
+    ///
+    /// A canary, and a rolled token past its grace period, throw a `TokenTripwire` carrying the 401
+    /// to answer (for a canary, exactly the unknown token's), so that the caller can report the use.
     /// - Parameters:
     ///   - now: the current time; expiry is checked against it on every use, cached or not.
     public func validate(now: Date) throws -> VerifiedToken {
-        if revokedAt != nil { throw TokenRejection.revoked }
-        if disabledAt != nil { throw TokenRejection.disabled }
-        if let expiresAt = token.expiresAt, expiresAt <= now { throw TokenRejection.expired }
-        return token
+        if canary {
+            // Revoked or not: any other answer would tell the holder the token is real.
+            if revokedAt != nil { throw TokenRejection.unknown }
+            throw TokenTripwire(kind: .canary, tokenID: token.tokenID, accountID: token.accountID, answer: TokenRejection.unknown)
+        }
+        let refusal: KeyflareError? =
+            if revokedAt != nil { TokenRejection.revoked }
+            else if disabledAt != nil { TokenRejection.disabled }
+            else if let expiresAt = token.expiresAt, expiresAt <= now { TokenRejection.expired }
+            else { nil }
+        guard let refusal else { return token }
+        // A rolled token is refused once it is revoked or expired (its grace is over), not while
+        // merely disabled.
+        guard rolledAt != nil, refusal != TokenRejection.disabled else { throw refusal }
+        throw TokenTripwire(kind: .reusedAfterRoll, tokenID: token.tokenID, accountID: token.accountID, answer: refusal)
     }
 }

@@ -94,7 +94,7 @@ public final class UsageCounter: Sendable {
     /// The origin as it is when it has the form `scheme://host[:port]` and at most `maxOriginBytes`,
     /// else `others`: what is stored and shown later is an origin, never a control byte, a NUL, a
     /// path, a message to whoever reads the page, or a megabyte of header.
-    static func kept(_ origin: String) -> String {
+    public static func kept(_ origin: String) -> String {
         let utf8 = Array(origin.utf8)
         guard utf8.count <= maxOriginBytes, let colon = utf8.firstIndex(of: UInt8(ascii: ":")), colon > 0,
             utf8.count > colon + 3, utf8[colon + 1] == UInt8(ascii: "/"), utf8[colon + 2] == UInt8(ascii: "/")

@@ -39,6 +39,11 @@ public struct RouterParts: Sendable {
     public var rateLimiter = RateLimiter()
     /// Confirmed revocation: waits for every live instance to acknowledge a revoke.
     public var revocations = RevocationConfirming.disabled()
+    /// Where canary uses and rolled tokens used after their grace period are reported.
+    public var trips: any TokenTripRecording = TokenTripQueue()
+    /// Leaked-token reports: the keys that sign them (nil: none accepted) and what acts on them.
+    public var leakReportKeys: LeakReportKeys?
+    public var leakReports: (any LeakReportHandling)?
 
     /// - Parameters: one for each property.
     public init(
@@ -84,11 +89,14 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     HealthController(readiness: parts.readiness, databaseAnswers: parts.databaseAnswers).addRoutes(to: router)
     MetricsController(metrics: parts.metrics).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
+    if let handler = parts.leakReports {
+        TokenLeakController(keys: parts.leakReportKeys, handler: handler).addRoutes(to: router)
+    }
 
     // Everything below needs a verified token: TokenContext cannot be built without one.
     let authenticator = TokenAuthenticator(
         verifier: parts.verifier, metrics: parts.metrics, usage: parts.usage,
-        failures: FailureLimiter(limit: parts.authFailuresPerMinute), limiter: parts.rateLimiter)
+        failures: FailureLimiter(limit: parts.authFailuresPerMinute), limiter: parts.rateLimiter, trips: parts.trips)
     let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
     AccountController(accounts: parts.accounts).addRoutes(to: api)
     AccessTokenController(tokens: parts.tokens, usage: parts.usageStore, revocations: parts.revocations).addRoutes(to: api)

@@ -16,13 +16,15 @@ struct TokenAuthenticator: RouterMiddleware {
     let failures: FailureLimiter
     /// Per-token rate limits.
     let limiter: RateLimiter
+    /// Where canary uses and rolled tokens used after their grace period are reported.
+    let trips: any TokenTripRecording
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response)
         async throws -> Response
     {
         guard let presented = PresentedToken.find(in: request) else { return try await next(request, context) }
         var context = context
-        let token = try await verify(presented, from: context)
+        let token = try await verify(presented, request: request, from: context)
         context.token = token
         // Origin and address are counted for the token's page (top clients of the last day).
         let origin = Self.origin(of: request)
@@ -97,22 +99,32 @@ struct TokenAuthenticator: RouterMiddleware {
     /// cached "no such token", which costs nothing and is counted after the fact, and malformed ones.
     /// So a client polling a token it just lost keeps its limit for the tokens it still has. The
     /// address is read only when a failure is counted: a cached hit never needs it.
-    private func verify(_ presented: String, from context: AppRequestContext) async throws -> VerifiedToken {
+    private func verify(_ presented: String, request: Request, from context: AppRequestContext) async throws -> VerifiedToken {
         let start = ContinuousClock.now
         defer { metrics.authDuration.recordNanoseconds((ContinuousClock.now - start).nanoseconds) }
         var lookedUp = false
         do {
-            switch try verifier.answer(presented) {
-            case .cached(let verified):
-                metrics.recordVerification(hit: true)
-                return verified
-            case .miss(let digest):
-                guard failures.reserve(context.clientIP) else { throw TokenRejection.tooManyFailures }
-                lookedUp = true
-                metrics.recordVerification(hit: false)
-                let verified = try await verifier.lookUp(digest)
-                failures.release(context.clientIP)
-                return verified
+            // A tripwire is reported, then answered as the refusal it stands for: from here on a
+            // canary is an unknown token in every way (status, body, failure count, timing).
+            do {
+                switch try verifier.answer(presented) {
+                case .cached(let verified):
+                    metrics.recordVerification(hit: true)
+                    return verified
+                case .miss(let digest):
+                    guard failures.reserve(context.clientIP) else { throw TokenRejection.tooManyFailures }
+                    lookedUp = true
+                    metrics.recordVerification(hit: false)
+                    let verified = try await verifier.lookUp(digest)
+                    failures.release(context.clientIP)
+                    return verified
+                }
+            } catch let tripwire as TokenTripwire {
+                trips.report(
+                    TokenTrip(
+                        tripwire: tripwire, clientIP: context.clientIP, origin: Self.origin(of: request).map(UsageCounter.kept).flatMap { $0.isEmpty ? nil : $0 },
+                        userAgent: request.headers[.userAgent], route: "\(request.method) \(request.uri.path)"))
+                throw tripwire.answer
             }
         } catch let error as KeyflareError where error.status == .unauthorized {
             let counts = error == TokenRejection.unknown || error == TokenRejection.malformed || error == TokenRejection.badChecksum

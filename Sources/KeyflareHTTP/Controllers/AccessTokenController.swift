@@ -20,11 +20,12 @@ struct AccessTokenController {
         let allowedOrigins: [String]?
         let requireOrigin: Bool?
         let rateLimit: RateLimitFields?
+        let canary: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case description, scopes, expiresAt = "expires_at", expiresIn = "expires_in"
             case allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins", requireOrigin = "require_origin"
-            case rateLimit = "rate_limit"
+            case rateLimit = "rate_limit", canary
         }
 
         init(from decoder: any Decoder) throws {
@@ -45,6 +46,7 @@ struct AccessTokenController {
             allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins)
             requireOrigin = try c.decodeIfPresent(Bool.self, forKey: .requireOrigin)
             rateLimit = try c.decodeIfPresent(RateLimitFields.self, forKey: .rateLimit)
+            canary = try c.decodeIfPresent(Bool.self, forKey: .canary)
         }
 
         /// The restrictions asked for, validated (422 naming a bad entry).
@@ -233,7 +235,7 @@ struct AccessTokenController {
             let (token, secret) = try await tokens.create(
                 accountID: context.token.accountID, description: description, scopes: scopes,
                 expiresAt: try body.expiry(), actor: context.actor(request), restrictions: try body.restrictions(),
-                rateLimit: body.rateLimit?.limit
+                rateLimit: body.rateLimit?.limit, canary: body.canary ?? false
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
         }

@@ -11,7 +11,7 @@ struct AuditController {
 
         enum CodingKeys: String, CodingKey {
             case id, action, actorType = "actor_type", actorID = "actor_id", targetType = "target_type"
-            case targetID = "target_id", ip, userAgent = "user_agent", createdAt = "created_at"
+            case targetID = "target_id", ip, userAgent = "user_agent", createdAt = "created_at", detail
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -25,6 +25,7 @@ struct AuditController {
             try c.encode(event.actor.ip, forKey: .ip)
             try c.encode(event.actor.userAgent, forKey: .userAgent)
             try c.encode(event.createdAt, forKey: .createdAt)
+            try c.encode(event.detail, forKey: .detail)
         }
     }
 

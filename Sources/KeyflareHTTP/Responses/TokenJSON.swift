@@ -19,7 +19,7 @@ public struct TokenJSON: Encodable, Sendable {
         case id, description, scopes, type, hint, createdAt = "created_at", expiresAt = "expires_at"
         case revokedAt = "revoked_at", lastUsedAt = "last_used_at", requestsToday = "requests_today", secret = "token"
         case format, disabledAt = "disabled_at", allowedIPs = "allowed_ips", allowedOrigins = "allowed_origins"
-        case requireOrigin = "require_origin", rateLimit = "rate_limit"
+        case requireOrigin = "require_origin", rateLimit = "rate_limit", canary, rolledAt = "rolled_at"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -41,6 +41,8 @@ public struct TokenJSON: Encodable, Sendable {
         try c.encode(token.restrictions.allowedOrigins.map(\.description), forKey: .allowedOrigins)
         try c.encode(token.restrictions.requireOrigin, forKey: .requireOrigin)
         try c.encode(token.rateLimit.map(RateLimitJSON.init), forKey: .rateLimit)
+        try c.encode(token.canary, forKey: .canary)
+        try c.encode(token.rolledAt, forKey: .rolledAt)
         if let secret { try c.encode(secret, forKey: .secret) }
     }
 }

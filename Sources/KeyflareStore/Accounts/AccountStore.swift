@@ -148,7 +148,7 @@ public struct AccountStore: AccountManaging {
         try await pool.query(
             """
             SELECT t.id FROM access_tokens t JOIN accounts a ON a.id = t.account_id
-            WHERE t.account_id = \(id) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+            WHERE t.account_id = \(id) AND t.revoked_at IS NULL AND NOT t.canary AND (t.expires_at IS NULL OR t.expires_at > now())
               AND ((t.expires_at IS NULL AND (a.token_expiry_required OR a.max_token_lifetime_days IS NOT NULL))
                    OR t.expires_at - t.created_at > make_interval(days => a.max_token_lifetime_days))
             ORDER BY t.created_at, t.id LIMIT \(limit)

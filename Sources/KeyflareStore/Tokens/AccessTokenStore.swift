@@ -18,14 +18,14 @@ public struct AccessTokenStore: TokenManaging {
     static let columns: Query = """
         t.id, t.account_id, t.description, t.scopes, t.hint, t.created_at, t.expires_at, t.revoked_at, t.last_used_at,
         t.format, t.disabled_at, t.allowed_ips::text[] AS allowed_ips, t.allowed_origins, t.require_origin,
-        t.rate_limit_rps, t.rate_limit_burst, t.rate_limit_eps,
+        t.rate_limit_rps, t.rate_limit_burst, t.rate_limit_eps, t.canary, t.rolled_at,
         coalesce((SELECT u.requests FROM token_usage_daily u
                   WHERE u.token_id = t.id AND u.day = (now() AT TIME ZONE 'UTC')::date), 0) AS requests_today
         """
     static let insertedColumns: Query = """
         id, account_id, description, scopes, hint, created_at, expires_at, revoked_at, last_used_at, format,
         disabled_at, allowed_ips::text[] AS allowed_ips, allowed_origins, require_origin,
-        rate_limit_rps, rate_limit_burst, rate_limit_eps, 0 AS requests_today
+        rate_limit_rps, rate_limit_burst, rate_limit_eps, canary, rolled_at, 0 AS requests_today
         """
 
     /// Creates a token and returns it with its secret, the only time the secret exists outside the
@@ -37,13 +37,15 @@ public struct AccessTokenStore: TokenManaging {
     ///   - expiresAt: optional expiry, which must be in the future.
     ///   - actor: who is creating it, for the audit log.
     ///   - restrictions: where it may be used from.
+    ///   - rateLimit: its own rate limit.
+    ///   - canary: true for a canary, which grants nothing (its scopes are a decoy) and reports use.
     public func create(
         accountID: UUID, description: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor,
-        restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil
+        restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil, canary: Bool = false
     ) async throws -> (AccessToken, String) {
         try await pool.withTransaction { connection in
             try Self.create(on: connection, accountID: accountID, description: description, scopes: scopes,
-                            expiresAt: expiresAt, actor: actor, restrictions: restrictions, rateLimit: rateLimit)
+                            expiresAt: expiresAt, actor: actor, restrictions: restrictions, rateLimit: rateLimit, canary: canary)
         }
     }
 
@@ -76,8 +78,12 @@ public struct AccessTokenStore: TokenManaging {
     static func create(on connection: Connection, accountID: UUID, description: String, scopes: [Scope],
                        expiresAt: Date?, actor: AuditActor, checkResources: Bool = true,
                        seeded: (secret: String, kind: TokenKind)? = nil, imported: String? = nil,
-                       restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil) throws -> (AccessToken, String)
+                       restrictions: TokenRestrictions = .none, rateLimit: RateLimit? = nil, canary: Bool = false) throws
+        -> (AccessToken, String)
     {
+        if canary, !restrictions.isEmpty || rateLimit != nil {
+            throw KeyflareError.unprocessable("a canary grants nothing, so it takes no rate_limit, allowed_ips, allowed_origins or require_origin")
+        }
         guard !scopes.isEmpty else { throw KeyflareError.unprocessable("a token needs at least one scope") }
         guard description.unicodeScalars.count <= AccessToken.maxDescriptionLength else {
             throw KeyflareError.unprocessable("description must be at most \(AccessToken.maxDescriptionLength) characters")
@@ -87,7 +93,8 @@ public struct AccessTokenStore: TokenManaging {
         }
         // The account's lifetime policy, for every token made here but the operator's seeds. The
         // account row is locked against a concurrent policy change until this token commits.
-        if seeded == nil, let policy = try AccountStore.tokenPolicy(of: accountID, on: connection, lock: true) {
+        // A canary grants nothing and is meant to lie in wait, so the policy does not apply to it.
+        if seeded == nil, !canary, let policy = try AccountStore.tokenPolicy(of: accountID, on: connection, lock: true) {
             try policy.check(expiresAt: expiresAt)
         }
         if checkResources { try Self.checkResources(scopes, accountID: accountID, on: connection) }
@@ -106,12 +113,13 @@ public struct AccessTokenStore: TokenManaging {
         let row = try connection.execute(
             """
             INSERT INTO access_tokens (account_id, description, scopes, token_hash, hint, expires_at, seeded_as, format,
-                                       allowed_ips, allowed_origins, require_origin, rate_limit_rps, rate_limit_burst, rate_limit_eps)
+                                       allowed_ips, allowed_origins, require_origin, rate_limit_rps, rate_limit_burst, rate_limit_eps,
+                                       canary)
             VALUES (\(accountID), \(description), \(scopes.map(\.description)), decode(\(digest.hex), 'hex'),
                     \(format == .imported && secret.utf8.count < 32 ? "****" : TokenFormat.hint(of: secret)), \(expiresAt),
                     \(seeded?.kind.rawValue), \(format.rawValue), \(restrictions.allowedIPs.map(\.description))::cidr[],
                     \(restrictions.allowedOrigins.map(\.description))::text[], \(restrictions.requireOrigin),
-                    \(rateLimit?.requestsPerSecond), \(rateLimit?.burst), \(rateLimit?.eventsPerSecond))
+                    \(rateLimit?.requestsPerSecond), \(rateLimit?.burst), \(rateLimit?.eventsPerSecond), \(canary))
             ON CONFLICT (token_hash) DO NOTHING
             RETURNING \(insertedColumns)
             """
@@ -245,6 +253,7 @@ public struct AccessTokenStore: TokenManaging {
             let old = try Self.decode(row)
             if old.revokedAt != nil { throw KeyflareError.conflict("this token has been revoked; create a new one instead") }
             if old.isDead() { throw KeyflareError.conflict("this token has expired; create a new one instead") }
+            if old.canary { throw KeyflareError.conflict("a canary is not rolled; revoke it and create another") }
             // The scopes are copied as they are: a scope naming a since-deleted source stays inert.
             // So is the lifetime policy: a token that expired a day after its creation rolls into one
             // that expires a day after the roll, unless the roll names its own expires_in.
@@ -257,9 +266,10 @@ public struct AccessTokenStore: TokenManaging {
             )
             let updated = try connection.execute(
                 graceSeconds == 0
-                    ? "UPDATE access_tokens t SET expires_at = now(), revoked_at = now() WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
+                    ? "UPDATE access_tokens t SET expires_at = now(), revoked_at = now(), rolled_at = now() WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
                     : """
-                    UPDATE access_tokens t SET expires_at = least(coalesce(t.expires_at, 'infinity'), now() + make_interval(secs => \(graceSeconds)))
+                    UPDATE access_tokens t SET expires_at = least(coalesce(t.expires_at, 'infinity'), now() + make_interval(secs => \(graceSeconds))),
+                        rolled_at = now()
                     WHERE t.id = \(id) RETURNING \(Self.insertedColumns)
                     """
             ).first!
@@ -275,7 +285,8 @@ public struct AccessTokenStore: TokenManaging {
     public func lookup(digest: TokenDigest) async throws -> TokenRecord? {
         guard let row = try await pool.query(
             """
-            SELECT t.id, t.account_id, t.scopes, t.expires_at, t.revoked_at, t.disabled_at, t.allowed_ips::text[] AS allowed_ips,
+            SELECT t.id, t.account_id, t.scopes, t.expires_at, t.revoked_at, t.disabled_at, t.canary, t.rolled_at,
+                   t.allowed_ips::text[] AS allowed_ips,
                    t.allowed_origins, t.require_origin,
                    coalesce(t.rate_limit_rps, a.default_rate_limit_rps) AS rate_limit_rps,
                    CASE WHEN t.rate_limit_rps IS NOT NULL THEN t.rate_limit_burst ELSE a.default_rate_limit_burst END AS rate_limit_burst,
@@ -289,7 +300,9 @@ public struct AccessTokenStore: TokenManaging {
             scopes: try Self.scopes(row), expiresAt: try row.decodeIfPresent("expires_at"),
             restrictions: try Self.restrictions(row), rateLimit: try Self.rateLimit(row)
         )
-        return TokenRecord(token: token, revokedAt: try row.decodeIfPresent("revoked_at"), disabledAt: try row.decodeIfPresent("disabled_at"))
+        return TokenRecord(
+            token: token, revokedAt: try row.decodeIfPresent("revoked_at"), disabledAt: try row.decodeIfPresent("disabled_at"),
+            canary: try row.decode("canary"), rolledAt: try row.decodeIfPresent("rolled_at"))
     }
 
     /// A row's restrictions. Stored values were checked before they were stored; one that no longer
@@ -414,7 +427,7 @@ public struct AccessTokenStore: TokenManaging {
             requestsToday: try row.decode("requests_today"),
             format: AccessToken.Format(rawValue: try row.decode("format")) ?? .keyflare,
             disabledAt: try row.decodeIfPresent("disabled_at"), restrictions: try restrictions(row),
-            rateLimit: try rateLimit(row)
+            rateLimit: try rateLimit(row), canary: try row.decode("canary"), rolledAt: try row.decodeIfPresent("rolled_at")
         )
     }
 }

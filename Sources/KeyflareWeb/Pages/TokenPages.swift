@@ -17,6 +17,7 @@ struct TokenPages {
     let endpoints: EndpointStore
     let accounts: AccountStore
     let usage: UsageStore
+    let audit: AuditStore
     let jar: CookieJar
     static let onceCookie = "kf_once"
     static let path = "/console/access-tokens"
@@ -46,7 +47,7 @@ struct TokenPages {
                 let description = (form["description"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 let (_, secret) = try await tokens.create(
                     accountID: context.session.accountID, description: description, scopes: scopes, expiresAt: expiry,
-                    actor: context.actor(request))
+                    actor: context.actor(request), canary: form["canary"] == "true")
                 return Page.redirect(Self.path + "?done=created", headers: [.setCookie: once(secret)])
             } catch let error as KeyflareError {
                 return try await page(context, form: form, error: error.message, status: error.status)
@@ -166,6 +167,23 @@ struct TokenPages {
         }
     }
 
+    /// The token's last 50 trips (canary uses, uses after its roll, leak reports), for a table.
+    private func trips(_ token: AccessToken, _ context: ConsoleContext) async throws -> [[String: Any]] {
+        try await audit.trips(tokenID: token.id, accountID: context.session.accountID, limit: 50).map { event in
+            let what: String =
+                switch event.action {
+                case .tokenCanaryUsed: "canary used"
+                case .tokenReusedAfterRoll: "used after its roll"
+                default: "reported leaked"
+                }
+            return [
+                "when": Page.time(event.createdAt), "what": what, "address": event.actor.ip ?? "unknown",
+                "userAgent": event.actor.userAgent ?? "", "route": event.detail?["route"] ?? event.detail?["url"] ?? "",
+                "origin": event.detail?["origin"] ?? "",
+            ]
+        }
+    }
+
     /// Clients of the last day, busiest first, for a table.
     private func top(_ token: AccessToken, _ kind: String) async throws -> [[String: Any]] {
         try await usage.top(tokenID: token.id, kind: kind, limit: 10).map { value, requests in
@@ -190,7 +208,7 @@ struct TokenPages {
         let scopes: [String] = token.scopes.map(label)
         let tokenValues: [String: Any] = [
             "id": id, "description": Self.describe(token), "type": token.kind.rawValue, "hint": token.hint,
-            "disabled": token.disabledAt != nil, "scopes": scopes,
+            "disabled": token.disabledAt != nil, "scopes": scopes, "canary": token.canary,
             "created": Page.time(token.createdAt), "lastUsed": Page.time(token.lastUsedAt),
             "expires": token.expiresAt.map(Page.time) ?? "never",
             "limit": inForce.map(Self.describe) ?? "none",
@@ -214,6 +232,8 @@ struct TokenPages {
             "addresses": try await top(token, "address"),
             "origins": try await top(token, "origin"),
             "form": formValues,
+            "trips": try await trips(token, context),
+            "showTrips": token.canary || token.rolledAt != nil,
         ]
         return Page.render(
             "token", title: "Access token …\(token.hint)", session: context.session, nav: "tokens", status: status,
@@ -291,7 +311,8 @@ struct TokenPages {
                 "toggle": token.disabledAt != nil ? "enable" : "disable",
                 "toggleLabel": token.disabledAt != nil ? "Enable" : "Disable",
                 "restricted": Self.restrictions(token),
-                "overPolicy": overPolicy.contains(token.id),
+                "overPolicy": overPolicy.contains(token.id) && !token.canary,
+                "canary": token.canary,
             ]
         }
         let chosenSources = Set(form?.all("ingest_source") ?? [])
@@ -304,6 +325,7 @@ struct TokenPages {
             "form": [
                 "description": form?["description"] ?? "", "ingest": checked.contains("ingest") || form == nil,
                 "query": checked.contains("query"), "management": checked.contains("management"),
+                "canary": form?["canary"] == "true",
             ] as [String: Any],
         ]
         if let secret { values["secret"] = secret }

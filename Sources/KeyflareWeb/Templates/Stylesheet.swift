@@ -39,7 +39,7 @@ enum Stylesheet {
         .inline button{margin-top:0}
         .scopes{margin:0;padding-left:1rem}
         .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.8rem;font-weight:600}
-        .badge.disabled{background:#e5e7eb;color:#374151}.badge.over{background:#fef3c7;color:#78350f}.badge.public{background:#dcfce7;color:#14532d}.badge.private{background:#fee2e2;color:#7f1d1d}
+        .badge.disabled{background:#e5e7eb;color:#374151}.badge.over{background:#fef3c7;color:#78350f}.badge.canary{background:#ede9fe;color:#4c1d95}.badge.public{background:#dcfce7;color:#14532d}.badge.private{background:#fee2e2;color:#7f1d1d}
         .notice{background:#e0f2fe;border:1px solid #7dd3fc;padding:8px 12px;border-radius:6px}
         .error{background:#fef2f2;border:1px solid #fca5a5;padding:8px 12px;border-radius:6px;color:#7f1d1d}
         .secret{border:2px solid #f59e0b}

@@ -91,7 +91,7 @@ enum Templates {
               {{#tokens}}
               <tr data-token-id="{{id}}">
                 <td><a href="/console/access-tokens/{{id}}">{{description}}</a></td>
-                <td><span class="badge {{type}}">{{type}}</span>{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#overPolicy}} <span class="badge over">over policy</span>{{/overPolicy}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
+                <td><span class="badge {{type}}">{{type}}</span>{{#canary}} <span class="badge canary">canary</span>{{/canary}}{{#disabled}} <span class="badge disabled">disabled</span>{{/disabled}}{{#overPolicy}} <span class="badge over">over policy</span>{{/overPolicy}}{{#restricted}}<br><span class="muted">{{restricted}}</span>{{/restricted}}</td>
                 <td><ul class="scopes">{{#scopes}}<li>{{.}}</li>{{/scopes}}</ul></td>
                 <td><code>…{{hint}}</code></td>
                 <td>{{created}}</td>
@@ -150,6 +150,7 @@ enum Templates {
                   <option value="2592000">in 30 days</option>
                   <option value="7776000">in 90 days</option>
                 </select>
+                <label><input type="checkbox" name="canary" value="true"{{#form.canary}} checked{{/form.canary}}> Canary: grants nothing; any use is refused as an unknown token and listed on its page</label>
                 <button type="submit" class="primary">Create</button>
               </form>
             </section>
@@ -168,7 +169,15 @@ enum Templates {
         "token": """
             <p><a href="/console/access-tokens">Access tokens</a></p>
             <h1>{{token.description}} <code>…{{token.hint}}</code></h1>
-            <p><span class="badge {{token.type}}">{{token.type}}</span>{{#token.disabled}} <span class="badge disabled">disabled</span>{{/token.disabled}}</p>
+            <p><span class="badge {{token.type}}">{{token.type}}</span>{{#token.canary}} <span class="badge canary">canary</span>{{/token.canary}}{{#token.disabled}} <span class="badge disabled">disabled</span>{{/token.disabled}}</p>
+            {{#showTrips}}
+            <section class="card" aria-labelledby="trips-title">
+              <h2 id="trips-title">{{#token.canary}}Canary trips{{/token.canary}}{{^token.canary}}Uses after its roll{{/token.canary}}</h2>
+              <div class="table-wrap"><table data-testid="trips"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Address</th><th scope="col">Route</th><th scope="col">Origin</th><th scope="col">User agent</th></tr></thead>
+              <tbody>{{#trips}}<tr><td>{{when}}</td><td>{{what}}</td><td><code>{{address}}</code></td><td><code>{{route}}</code></td><td>{{origin}}</td><td>{{userAgent}}</td></tr>{{/trips}}
+              {{^trips}}<tr><td colspan="6">None so far.</td></tr>{{/trips}}</tbody></table></div>
+            </section>
+            {{/showTrips}}
             <section class="card" aria-labelledby="hourly-title">
               <h2 id="hourly-title">Requests per hour, last 48 hours</h2>
               <div class="wide">{{#hourly}}{{> chart}}{{/hourly}}</div>
