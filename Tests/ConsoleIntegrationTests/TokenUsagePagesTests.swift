@@ -224,4 +224,35 @@ import Testing
             #expect(page.body.contains("&lt;script&gt;x&lt;/script&gt;") && !page.body.contains("<script>x</script>"))
         }
     }
+
+    @Test func aSuggestionIsShownAndOneClickNarrowsTheToken() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (accountID, email) = try await Console().user(t)
+        let web = try await t.source("web", account: accountID)
+        let token = try await t.token([.ingest, .query], account: accountID)
+        let counter = UsageCounter()
+        counter.record(token.id)
+        counter.recordUse(token.id, .ingest(web))
+        try await UsageStore(pool: t.pool).flush(counter.drain())
+        try await t.application().test(.router) { client throws in
+            let (browser, csrf) = try await Console().signIn(client, email: email)
+            let id = token.id.uuidString.lowercased()
+            let page = try await client.send("/console/access-tokens/\(id)", headers: browser.cookieHeader)
+            #expect(page.body.contains("used only to ingest into `web` in the last 30 days"))
+            #expect(page.body.contains("Restrict to these scopes"))
+            var headers = Console.formHeaders
+            for field in browser.cookieHeader { headers.append(field) }
+            let widen = try await client.send(
+                "/console/access-tokens/\(id)/suggestions/apply", method: .post, headers: headers,
+                body: Console.form([("_csrf", csrf), ("scopes", "management")]))
+            #expect(widen.status == .unprocessableContent)
+            let applied = try await client.send(
+                "/console/access-tokens/\(id)/suggestions/apply", method: .post, headers: headers,
+                body: Console.form([("_csrf", csrf), ("scopes", "ingest:source:\(web.uuidString.lowercased())")]))
+            #expect(applied.status == .seeOther)
+            let now = try #require(try await AccessTokenStore(pool: t.pool).find(id: token.id, accountID: accountID))
+            #expect(now.scopes == [.ingestSource(web)])
+        }
+    }
 }

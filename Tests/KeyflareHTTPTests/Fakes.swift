@@ -89,6 +89,20 @@ final class FakeSources: SourceManaging {
 }
 
 final class FakeTokens: TokenManaging {
+    func narrowScopes(id: UUID, accountID: UUID, to scopes: [Scope], actor: AuditActor) async throws -> AccessToken? {
+        log.record("tokens.narrow")
+        return try tokens.withLock { tokens in
+            guard let i = tokens.firstIndex(where: { $0.token.id == id && $0.token.accountID == accountID }) else { return nil }
+            let old = tokens[i].token
+            guard Scope.narrows(scopes, old.scopes) else { throw KeyflareError.unprocessable("scopes must be narrower") }
+            let new = AccessToken(
+                id: old.id, accountID: old.accountID, description: old.description, scopes: scopes, hint: old.hint,
+                createdAt: old.createdAt, expiresAt: old.expiresAt, revokedAt: old.revokedAt, lastUsedAt: old.lastUsedAt)
+            tokens[i].token = new
+            return new
+        }
+    }
+
     /// Each token with the digest of its secret.
     private let tokens: Mutex<[(token: AccessToken, digest: TokenDigest)]>
     let log: CallLog
@@ -227,6 +241,11 @@ final class FakeAccounts: AccountManaging {
 /// No flushed usage: every day counts zero.
 struct FakeUsage: TokenUsageReading {
     let log: CallLog
+
+    func uses(tokenID: UUID, days: Int) async throws -> [TokenUse: Int] {
+        log.record("usage.uses \(days)")
+        return [:]
+    }
 
     func daily(tokenID: UUID, days: Int) async throws -> [UsageCount] {
         log.record("usage.daily \(days)")

@@ -18,11 +18,12 @@ NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
 @schemathesis.hook
 def before_call(context, case, kwargs):
     parameters = case.path_parameters or {}
-    # Disabling a token, or limiting where it may be used from, locks the run out as surely.
+    # Disabling a token, narrowing its scopes, or limiting where it may be used from, locks the run out as surely.
     destructive = (
         case.method.upper() in ("DELETE", "PATCH")
         or case.path.endswith("/roll")
         or case.path.endswith("/disable")
+        or case.path.endswith("/suggestions/apply")
     )
     if destructive and parameters.get("id") in PROTECTED:
         parameters["id"] = NO_SUCH_ID

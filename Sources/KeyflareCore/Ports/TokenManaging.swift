@@ -86,6 +86,16 @@ public protocol TokenManaging: Sendable {
     ///   account has no such token.
     func roll(id: UUID, accountID: UUID, graceSeconds: Int, expiresIn: Int?, actor: AuditActor, confirmation: String?) async throws
         -> (new: AccessToken, secret: String, old: AccessToken)?
+
+    /// Narrows a token's scopes, as a least-privilege suggestion does: 422 if the new scopes would
+    /// widen it or change nothing.
+    /// - Parameters:
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    ///   - scopes: the narrower scopes.
+    ///   - actor: who, for the audit log.
+    /// - Returns: the token as it now stands; nil when the account has no such token.
+    func narrowScopes(id: UUID, accountID: UUID, to scopes: [Scope], actor: AuditActor) async throws -> AccessToken?
 }
 
 extension TokenManaging {

@@ -7,4 +7,10 @@ public protocol TokenUsageReading: Sendable {
     ///   - tokenID: the token (already known to belong to the caller's account).
     ///   - days: how many days.
     func daily(tokenID: UUID, days: Int) async throws -> [UsageCount]
+
+    /// What the token was used for over the last `days` UTC days, summed per use.
+    /// - Parameters:
+    ///   - tokenID: the token.
+    ///   - days: how many days.
+    func uses(tokenID: UUID, days: Int) async throws -> [TokenUse: Int]
 }

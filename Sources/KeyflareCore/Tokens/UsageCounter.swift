@@ -22,6 +22,9 @@ public final class UsageCounter: Sendable {
         public var clients: [ClientKey: Int] = [:]
         /// Requests per browser origin (`Origin`, else `Referer`'s origin), likewise bounded.
         public var origins: [String: Int] = [:]
+        /// What the requests were used for (ingest into a source, a query of an endpoint, a
+        /// management call), for least-privilege suggestions; likewise bounded.
+        public var uses: [TokenUse: Int] = [:]
 
         /// The UTC day the hour falls on.
         public var day: DayStamp { hour.day }
@@ -56,6 +59,18 @@ public final class UsageCounter: Sendable {
         count(tokenID, client: client, origin: origin, at: date) { tally in
             tally.requests += 1
             if date > tally.lastUsedAt { tally.lastUsedAt = date }
+        }
+    }
+
+    /// Counts what an accepted request was used for (after its scope check passed). Not a request
+    /// of its own: `record` counted that.
+    /// - Parameters:
+    ///   - tokenID: the token.
+    ///   - use: what for.
+    ///   - at: when.
+    public func recordUse(_ tokenID: UUID, _ use: TokenUse, at date: Date = Date()) {
+        count(tokenID, client: nil, origin: nil, at: date) { tally in
+            Self.add(use, to: &tally.uses, others: TokenUse.others)
         }
     }
 
@@ -140,6 +155,7 @@ public final class UsageCounter: Sendable {
                 existing.lastUsedAt = max(existing.lastUsedAt, tally.lastUsedAt)
                 for (value, n) in tally.clients { Self.add(value, to: &existing.clients, by: n, others: ClientKey.others) }
                 for (value, n) in tally.origins { Self.add(value, to: &existing.origins, by: n, others: Self.others) }
+                for (value, n) in tally.uses { Self.add(value, to: &existing.uses, by: n, others: TokenUse.others) }
                 tallies[key] = existing
             }
         }
@@ -147,6 +163,46 @@ public final class UsageCounter: Sendable {
 
     /// Requests counted but not yet drained (for tests).
     public var pending: Int { tallies.withLock { $0.values.reduce(0) { $0 + $1.requests } } }
+}
+
+/// What a token was used for: the unit of least-privilege suggestions.
+public enum TokenUse: Sendable, Hashable, CustomStringConvertible {
+    /// Sent events into a source.
+    case ingest(UUID)
+    /// Ran an endpoint.
+    case query(UUID)
+    /// Called the management API.
+    case management
+    /// More distinct uses than a tally keeps.
+    case others
+
+    /// `ingest:<id>`, `query:<id>`, `management`, `others`: as stored.
+    public var description: String {
+        switch self {
+        case .ingest(let id): "ingest:" + id.uuidString.lowercased()
+        case .query(let id): "query:" + id.uuidString.lowercased()
+        case .management: "management"
+        case .others: "others"
+        }
+    }
+
+    /// Reads a stored use back; nil for anything else.
+    /// - Parameters:
+    ///   - text: the stored form.
+    public init?(_ text: String) {
+        switch text {
+        case "management": self = .management
+        case "others": self = .others
+        default:
+            if text.hasPrefix("ingest:"), let id = UUID(uuidString: String(text.dropFirst(7))) {
+                self = .ingest(id)
+            } else if text.hasPrefix("query:"), let id = UUID(uuidString: String(text.dropFirst(6))) {
+                self = .query(id)
+            } else {
+                return nil
+            }
+        }
+    }
 }
 
 /// A UTC clock hour.

@@ -99,7 +99,9 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
         failures: FailureLimiter(limit: parts.authFailuresPerMinute), limiter: parts.rateLimiter, trips: parts.trips)
     let api = router.group("/api").add(middleware: authenticator).group(context: TokenContext.self)
     AccountController(accounts: parts.accounts).addRoutes(to: api)
-    AccessTokenController(tokens: parts.tokens, usage: parts.usageStore, revocations: parts.revocations).addRoutes(to: api)
+    AccessTokenController(
+        tokens: parts.tokens, usage: parts.usageStore, revocations: parts.revocations, sources: parts.sources, endpoints: parts.endpoints
+    ).addRoutes(to: api)
     AuditController(audit: parts.audit).addRoutes(to: api)
     SourceController(sources: parts.sources).addRoutes(to: api)
     EndpointController(endpoints: parts.endpoints).addRoutes(to: api)

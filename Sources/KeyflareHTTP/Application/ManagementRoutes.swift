@@ -25,6 +25,7 @@ struct ManagementRoutes {
         group.on(path, method: method) { request, context -> Response in
             try QueryString(request).requireOnly(query)
             try context.token.requireManagement()
+            context.used(.management)
             return try await handler(request, context)
         }
     }
@@ -45,6 +46,7 @@ struct ManagementRoutes {
             try QueryString(request).requireOnly(query)
             let resource = try await resolve(request, context)
             try context.token.requireManagement()
+            context.used(.management)
             return try await handler(request, context, resource)
         }
     }

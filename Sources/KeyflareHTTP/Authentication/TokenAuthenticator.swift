@@ -26,6 +26,7 @@ struct TokenAuthenticator: RouterMiddleware {
         var context = context
         let token = try await verify(presented, request: request, from: context)
         context.token = token
+        context.usage = usage
         // Origin and address are counted for the token's page (top clients of the last day).
         let origin = Self.origin(of: request)
         // Most tokens are unrestricted and unlimited: two checks.

@@ -15,6 +15,15 @@ public struct AppRequestContext: RequestContext {
     public var client: ClientAddress
     /// `client.ip`, worked out when read.
     public var clientIP: String? { client.ip }
+    /// Where the token's uses are counted (set with `token`).
+    public var usage: UsageCounter?
+
+    /// Counts what the verified token was used for, once its scope check has passed.
+    /// - Parameters:
+    ///   - use: what for.
+    public func used(_ use: TokenUse) {
+        if let token { usage?.recordUse(token.tokenID, use) }
+    }
 
     /// - Parameters:
     ///   - source: the channel and logger of the request.
@@ -22,6 +31,7 @@ public struct AppRequestContext: RequestContext {
         self.coreContext = .init(source: source)
         self.token = nil
         self.consoleSession = nil
+        self.usage = nil
         self.client = ClientAddress(channel: source.channel)
     }
 }

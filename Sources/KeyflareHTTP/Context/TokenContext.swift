@@ -12,6 +12,13 @@ public struct TokenContext: ChildRequestContext {
     public let client: ClientAddress
     /// `client.ip`, worked out when read.
     public var clientIP: String? { client.ip }
+    /// Where the token's uses are counted.
+    let usage: UsageCounter?
+
+    /// Counts what the token was used for, once its scope check has passed.
+    /// - Parameters:
+    ///   - use: what for.
+    public func used(_ use: TokenUse) { usage?.recordUse(token.tokenID, use) }
 
     /// Fails with 401 "missing access token" when the parent has no verified token.
     /// - Parameters:
@@ -21,6 +28,7 @@ public struct TokenContext: ChildRequestContext {
         self.coreContext = context.coreContext
         self.token = token
         self.client = context.client
+        self.usage = context.usage
     }
 
     /// The caller, for the audit log: the token's id (never its secret), address and user agent.

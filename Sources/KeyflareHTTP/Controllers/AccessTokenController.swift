@@ -7,6 +7,8 @@ struct AccessTokenController {
     let tokens: any TokenManaging
     let usage: any TokenUsageReading
     let revocations: RevocationConfirming
+    /// Source and endpoint names, for the suggestions' messages.
+    let sources: any SourceManaging, endpoints: any EndpointManaging
     static let notFound = KeyflareError.notFound("access token not found")
 
     /// `POST /api/access-tokens` body. `scopes` is a list or one space-separated string.
@@ -217,6 +219,42 @@ struct AccessTokenController {
         return days
     }
 
+    struct ApplyRequest: RequestFields {
+        static let fields: Set<String> = ["scopes"]
+        let scopes: [String]
+    }
+
+    /// `{"token_id", "suggestions": [{"kind", "message", "scopes", "applicable"}]}`.
+    struct SuggestionsJSON: Encodable {
+        let tokenID: UUID
+        let suggestions: [LeastPrivilege.Suggestion]
+
+        enum CodingKeys: String, CodingKey { case tokenID = "token_id", suggestions }
+        enum ItemKeys: String, CodingKey { case kind, message, scopes, applicable }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tokenID.uuidString.lowercased(), forKey: .tokenID)
+            var list = c.nestedUnkeyedContainer(forKey: .suggestions)
+            for suggestion in suggestions {
+                var item = list.nestedContainer(keyedBy: ItemKeys.self)
+                try item.encode(suggestion.kind.rawValue, forKey: .kind)
+                try item.encode(suggestion.message, forKey: .message)
+                try item.encode(suggestion.scopes?.map(\.description), forKey: .scopes)
+                try item.encode(suggestion.applicable, forKey: .applicable)
+            }
+        }
+    }
+
+    /// The token's least-privilege suggestions from its last 30 days of use.
+    func suggestions(for token: AccessToken, _ context: TokenContext) async throws -> [LeastPrivilege.Suggestion] {
+        let uses = try await usage.uses(tokenID: token.id, days: LeastPrivilege.windowDays)
+        var names: [UUID: String] = [:]
+        for source in try await sources.list(accountID: context.token.accountID) { names[source.id] = source.name }
+        for endpoint in try await endpoints.list(accountID: context.token.accountID) { names[endpoint.id] = endpoint.name }
+        return LeastPrivilege.suggest(token, uses: uses, names: names)
+    }
+
     func addRoutes(to group: RouterGroup<TokenContext>) {
         let routes = ManagementRoutes(group: group)
         routes.on("/access-tokens", method: .get, query: ["include_revoked"]) { request, context -> Response in
@@ -238,6 +276,18 @@ struct AccessTokenController {
                 rateLimit: body.rateLimit?.limit, canary: body.canary ?? false
             )
             return try JSONResponse.make(TokenJSON(token: token, secret: secret), status: .created)
+        }
+        routes.on("/access-tokens/:id/suggestions", method: .get, resolve: find) { _, context, token -> Response in
+            try JSONResponse.make(SuggestionsJSON(tokenID: token.id, suggestions: try await suggestions(for: token, context)))
+        }
+        // Applies a narrowing only: the store refuses scopes that would widen the token.
+        routes.on("/access-tokens/:id/suggestions/apply", method: .post, resolve: find) { request, context, token -> Response in
+            let body = try await RequestBody.decode(ApplyRequest.self, from: request)
+            let scopes = try Scope.parseList(body.scopes)
+            guard let narrowed = try await tokens.narrowScopes(
+                id: token.id, accountID: context.token.accountID, to: scopes, actor: context.actor(request))
+            else { throw Self.notFound }
+            return try JSONResponse.make(TokenJSON(token: narrowed, secret: nil))
         }
         routes.on("/access-tokens/:id", method: .get, resolve: find) { _, _, token -> Response in
             try JSONResponse.make(TokenJSON(token: token, secret: nil))

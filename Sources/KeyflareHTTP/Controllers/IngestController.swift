@@ -72,6 +72,7 @@ struct IngestController {
             }
             source = try await resolve(named, context)
             try context.token.requireIngest(into: source!.id)
+            context.used(.ingest(source!.id))
         }
         if !route.eventTimestamps { batch = batch.stamped(receivedAt) }
         if route.cloudEvent { batch = try Self.withCloudEvent(batch, request.headers, receivedAt: receivedAt) }
@@ -101,6 +102,7 @@ struct IngestController {
         }
         let source = try await resolve(named, context)
         try context.token.requireIngest(into: source.id)
+        context.used(.ingest(source.id))
         let (reserved, outputLimit) = Self.worstCase(request, growth: .otlp)
         guard budget.take(reserved) else { throw Self.queueFull }
         defer { budget.give(reserved) }
@@ -143,6 +145,7 @@ struct IngestController {
         if let named = try Self.reference(query: query, headers: request.headers) {
             let source = try await resolve(named, context)
             try context.token.requireIngest(into: source.id)
+            context.used(.ingest(source.id))
             return source
         }
         // Only the body could name the source, and this token may ingest nowhere: refused before

@@ -56,6 +56,7 @@ struct QueryController {
         if let token = context.token {
             if let endpoint = try await endpoints.find(idOrName: key, accountID: token.accountID) {
                 if endpoint.enableAuth { try token.requireQuery(endpoint: endpoint.id) }
+                context.used(.query(endpoint.id))
                 return endpoint
             }
             if let id = UUID(uuidString: key), let endpoint = try await endpoints.findPublic(id: id) { return endpoint }

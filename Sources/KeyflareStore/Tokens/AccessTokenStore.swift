@@ -224,6 +224,37 @@ public struct AccessTokenStore: TokenManaging {
         try connection.execute("SELECT pg_notify('keyflare_tokens', \(RevocationConfirmations.markerPrefix + confirmation))")
     }
 
+    /// Narrows a token's scopes (a least-privilege suggestion applied): the new scopes must grant
+    /// nothing the current ones do not, and name only this account's sources and endpoints; a
+    /// widening is a 422. Every instance drops its cached copy when this commits.
+    /// - Parameters:
+    ///   - id: token id.
+    ///   - accountID: the owner.
+    ///   - scopes: the narrower scopes.
+    ///   - actor: who, for the audit log.
+    /// - Returns: the token as it now stands; nil when the account has no such token.
+    public func narrowScopes(id: UUID, accountID: UUID, to scopes: [Scope], actor: AuditActor) async throws -> AccessToken? {
+        try await pool.withTransaction { connection in
+            guard let row = try connection.execute(
+                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
+            ).first else { return nil }
+            let current = try Self.decode(row)
+            if current.isDead() { throw KeyflareError.conflict("this token can no longer be used; there is nothing to narrow") }
+            guard Scope.narrows(scopes, current.scopes) else {
+                throw KeyflareError.unprocessable(
+                    "scopes must be narrower than the token's (\(current.scopes.map(\.description).joined(separator: " "))): this would widen it or change nothing")
+            }
+            try Self.checkResources(scopes, accountID: accountID, on: connection)
+            let updated = try connection.execute(
+                "UPDATE access_tokens t SET scopes = \(scopes.map(\.description)) WHERE t.id = \(id) RETURNING \(Self.insertedColumns)"
+            ).first!
+            try AuditStore.record(
+                .tokenUpdated, accountID: accountID, actor: actor, targetType: "token", targetID: id,
+                detail: ["scopes": scopes.map(\.description).joined(separator: " ")], on: connection)
+            return try Self.decode(updated)
+        }
+    }
+
     /// Longest grace period a roll accepts: 30 days.
     public static let maxGraceSeconds = 30 * 86_400
 

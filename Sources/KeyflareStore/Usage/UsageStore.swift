@@ -87,6 +87,21 @@ public struct UsageStore: TokenUsageReading {
                     """
                 )
             }
+            let uses = Self.useRows(tallies)
+            if !uses.ids.isEmpty {
+                try connection.execute(
+                    """
+                    INSERT INTO token_uses_daily (token_id, day, use, requests)
+                    SELECT u.token_id, (u.hour AT TIME ZONE 'UTC')::date, u.use, sum(u.requests)
+                    FROM unnest(\(uses.ids)::uuid[], \(uses.hours)::timestamptz[], \(uses.values)::text[], \(uses.counts)::bigint[])
+                        AS u (token_id, hour, use, requests)
+                    JOIN access_tokens t ON t.id = u.token_id
+                    GROUP BY 1, 2, 3
+                    ORDER BY 1, 2, 3
+                    ON CONFLICT (token_id, day, use) DO UPDATE SET requests = token_uses_daily.requests + excluded.requests
+                    """
+                )
+            }
             // This UPDATE touches only last_used_at, which does not fire the cache-invalidation trigger.
             try connection.execute(
                 """
@@ -119,11 +134,45 @@ public struct UsageStore: TokenUsageReading {
         return out
     }
 
+    /// The tallies' uses as columns for `unnest`.
+    private static func useRows(_ tallies: [UsageCounter.Tally]) -> (ids: [UUID], hours: [String], values: [String], counts: [Int]) {
+        var out: (ids: [UUID], hours: [String], values: [String], counts: [Int]) = ([], [], [], [])
+        for tally in tallies {
+            for (use, n) in tally.uses {
+                out.ids.append(tally.tokenID)
+                out.hours.append(tally.hour.description)
+                out.values.append(use.description)
+                out.counts.append(n)
+            }
+        }
+        return out
+    }
+
+    /// A token's uses over the last `days` UTC days (today included), summed per use.
+    /// - Parameters:
+    ///   - tokenID: the token.
+    ///   - days: how far back.
+    public func uses(tokenID: UUID, days: Int) async throws -> [TokenUse: Int] {
+        let rows = try await pool.query(
+            """
+            SELECT use, sum(requests)::bigint AS n FROM token_uses_daily
+            WHERE token_id = \(tokenID) AND day > (now() AT TIME ZONE 'UTC')::date - \(days)::int
+            GROUP BY use
+            """
+        ).rows
+        var out: [TokenUse: Int] = [:]
+        for row in rows {
+            if let use = TokenUse(try row.decode("use", as: String.self)) { out[use] = try row.decode("n", as: Int.self) }
+        }
+        return out
+    }
+
     /// Deletes hourly and client counts past their retention. Cheap to repeat (index on `hour`);
     /// several instances may run it at once.
     public func prune() async throws {
         try await pool.query(Query(unsafeSQL: "DELETE FROM token_usage_hourly WHERE hour < now() - interval '\(Self.hourlyRetention)'"))
         try await pool.query(Query(unsafeSQL: "DELETE FROM token_clients_hourly WHERE hour < now() - interval '\(Self.clientRetention)'"))
+        try await pool.query("DELETE FROM token_uses_daily WHERE day < (now() AT TIME ZONE 'UTC')::date - 90")
     }
 
     /// One day's or one hour's counts (the type moved to KeyflareCore, for the routes' protocols).

@@ -72,6 +72,20 @@ struct TokenPages {
                 return try await detail(token, context, form: form, error: error.message, status: error.status)
             }
         }
+        // Applies a least-privilege suggestion: the store refuses anything that would widen the token.
+        group.post("/access-tokens/:id/suggestions/apply") { request, context -> Response in
+            let form = try await ConsoleForm.read(request, context)
+            let token = try await find(request, context)
+            do {
+                let scopes = try Scope.parseList((form["scopes"] ?? "").split(separator: " ").map(String.init))
+                guard try await tokens.narrowScopes(id: token.id, accountID: context.session.accountID, to: scopes, actor: context.actor(request))
+                    != nil
+                else { throw Self.notFound }
+                return Page.redirect(Self.path + "/" + token.id.uuidString.lowercased() + "?done=narrowed")
+            } catch let error as KeyflareError where error.status == .unprocessableContent || error.status == .conflict {
+                return try await detail(token, context, error: error.message, status: error.status)
+            }
+        }
         group.get("/access-tokens/:id/revoke") { request, context -> Response in
             let token = try await find(request, context)
             return Page.render(
@@ -196,9 +210,14 @@ struct TokenPages {
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let accountDefault = try await accounts.defaultRateLimit(id: context.session.accountID)
-        let label = Self.labeller(
-            sources: try await sources.list(accountID: context.session.accountID),
-            endpoints: try await endpoints.list(accountID: context.session.accountID))
+        let sourceList = try await sources.list(accountID: context.session.accountID)
+        let endpointList = try await endpoints.list(accountID: context.session.accountID)
+        let label = Self.labeller(sources: sourceList, endpoints: endpointList)
+        var names: [UUID: String] = [:]
+        for source in sourceList { names[source.id] = source.name }
+        for endpoint in endpointList { names[endpoint.id] = endpoint.name }
+        let suggestions = LeastPrivilege.suggest(
+            token, uses: try await usage.uses(tokenID: token.id, days: LeastPrivilege.windowDays), names: names)
         let inForce = token.rateLimit ?? accountDefault
         let hourly = try await usage.hourly(tokenID: token.id, hours: 48)
         let id = token.id.uuidString.lowercased()
@@ -233,6 +252,14 @@ struct TokenPages {
             "origins": try await top(token, "origin"),
             "form": formValues,
             "trips": try await trips(token, context),
+            "hasSuggestions": !suggestions.isEmpty,
+            "suggestions": suggestions.map { suggestion -> [String: Any] in
+                [
+                    "message": suggestion.message, "applicable": suggestion.applicable,
+                    "scopes": suggestion.scopes?.map(\.description).joined(separator: " ") ?? "",
+                    "revoke": suggestion.kind == .revokeUnused, "csrf": context.session.csrfToken, "id": id,
+                ]
+            },
             "showTrips": token.canary || token.rolledAt != nil,
         ]
         return Page.render(

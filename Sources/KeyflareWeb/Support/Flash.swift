@@ -10,6 +10,7 @@ enum Flash {
         "disabled": "The token is disabled: every instance refuses it until you enable it again.",
         "enabled": "The token is enabled again.",
         "updated": "Settings saved: every instance applies them within one notification delivery.",
+        "narrowed": "Scopes narrowed: every instance applies them within one notification delivery.",
         "rolled": "Token rolled: the new token is below; the old one keeps working for the grace period you chose.",
     ]
     static let sources = ["created": "Source created.", "renamed": "Source renamed.", "deleted": "Source deleted."]

@@ -170,6 +170,16 @@ enum Templates {
             <p><a href="/console/access-tokens">Access tokens</a></p>
             <h1>{{token.description}} <code>…{{token.hint}}</code></h1>
             <p><span class="badge {{token.type}}">{{token.type}}</span>{{#token.canary}} <span class="badge canary">canary</span>{{/token.canary}}{{#token.disabled}} <span class="badge disabled">disabled</span>{{/token.disabled}}</p>
+            {{#hasSuggestions}}
+            <section class="card" aria-labelledby="suggestions-title">
+              <h2 id="suggestions-title">Least privilege</h2>
+              <ul data-testid="suggestions">{{#suggestions}}<li>{{message}}{{#applicable}}
+                <form method="post" action="/console/access-tokens/{{id}}/suggestions/apply" class="inline">
+                  <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="scopes" value="{{scopes}}">
+                  <button type="submit">Restrict to these scopes</button>
+                </form>{{/applicable}}{{#revoke}} <a href="/console/access-tokens/{{id}}/revoke">Revoke…</a>{{/revoke}}</li>{{/suggestions}}</ul>
+            </section>
+            {{/hasSuggestions}}
             {{#showTrips}}
             <section class="card" aria-labelledby="trips-title">
               <h2 id="trips-title">{{#token.canary}}Canary trips{{/token.canary}}{{^token.canary}}Uses after its roll{{/token.canary}}</h2>
