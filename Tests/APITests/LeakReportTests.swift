@@ -107,6 +107,32 @@ import Testing
         }
     }
 
+    @Test func aReportedCanaryIsRecordedButKeepsWatching() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (_, management) = try await t.account()
+        let key = P256.Signing.PrivateKey()
+        let keys = try Self.keysDocument(key)
+        try await t.instance(configure: { $0.leakReportKeys = keys }).application.test(.router) { client throws in
+            let made = try json(try await client.send(
+                "/api/access-tokens", method: .post, headers: .apiKey(management), body: #"{"canary": true, "scopes": ["management"]}"#).body)
+            let id = try #require(made["id"] as? String), canary = try #require(made["token"] as? String)
+            let body = try Self.report([canary])
+            let answer = try await client.send("/api/token-leaks", method: .post, headers: try Self.signed(body, with: key), body: body)
+            #expect(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [[String: String]] == [
+                ["token_hash": TokenFormat.digest(of: canary).hex, "token_type": "keyflare_token", "label": "true_positive"]
+            ])
+            let shown = try json(try await client.send("/api/access-tokens/\(id)", headers: .apiKey(management)).body)
+            #expect(shown["revoked_at"] is NSNull, "revoking it would silence it for whoever found it")
+            #expect(try await t.count("SELECT count(*) AS n FROM audit_events WHERE action = 'token.leaked' AND target_id = \(UUID(uuidString: id)!)") == 1)
+            #expect(try await client.send("/api/account", headers: .bearer(canary)).status == .unauthorized)
+            let tripped = try await eventually(timeout: .seconds(10), every: .milliseconds(50)) {
+                try await t.count("SELECT count(*) AS n FROM audit_events WHERE action = 'token.canary_used' AND target_id = \(UUID(uuidString: id)!)") == 1
+            }
+            #expect(tripped != nil)
+        }
+    }
+
     @Test func withoutKeysEveryReportIsRefused() async throws {
         let t = try await TestApp.make()
         defer { Task { await t.close() } }

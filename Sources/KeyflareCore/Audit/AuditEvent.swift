@@ -49,12 +49,22 @@ public struct AuditActor: Sendable, Equatable {
     ///   - kind: token, user or operator.
     ///   - id: the token or user id.
     ///   - ip: client address.
-    ///   - userAgent: client User-Agent (cut to 512 characters).
+    ///   - userAgent: client User-Agent (cut to 512 bytes of UTF-8, on a scalar boundary: a
+    ///     character may carry any number of combining marks).
     public init(kind: Kind, id: UUID?, ip: String?, userAgent: String?) {
         self.kind = kind
         self.id = id
         self.ip = ip
-        self.userAgent = userAgent.map { String($0.prefix(512)) }
+        self.userAgent = userAgent.map { agent in
+            var kept = String.UnicodeScalarView()
+            var bytes = 0
+            for scalar in agent.unicodeScalars {
+                bytes += String(scalar).utf8.count
+                if bytes > 512 { break }
+                kept.append(scalar)
+            }
+            return String(kept)
+        }
     }
 
     /// The operator at the command line.

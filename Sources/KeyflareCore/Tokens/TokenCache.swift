@@ -48,6 +48,16 @@ public final class TokenCache: Sendable {
         case found(TokenRecord)
         /// No token has this digest.
         case unknown
+
+        /// Kept like "no such token", for the negative entries' shorter lifetime: an unknown token,
+        /// or a canary, which must age out of the cache exactly as an unknown token does, or the
+        /// failure limiter and timing would tell them apart.
+        var isNegative: Bool {
+            switch self {
+            case .unknown: true
+            case .found(let record): record.canary
+            }
+        }
     }
 
     private struct Slot {
@@ -157,7 +167,7 @@ public final class TokenCache: Sendable {
     @discardableResult
     public func insert(_ entry: Entry, for digest: TokenDigest, generation: UInt64) -> Bool {
         let now = clock.now
-        let store = entry == .unknown ? negative : positive
+        let store = entry.isNegative ? negative : positive
         let stored = store.shard(digest).mutex.withLock { shard in
             // Checked under the shard lock: invalidate() bumps the generation before taking this lock
             // to remove, so either this sees the new generation or the removal sees this entry.
@@ -165,7 +175,7 @@ public final class TokenCache: Sendable {
             shard.store(Slot(entry: entry, storedAt: now), for: digest)
             return true
         }
-        if stored, entry != .unknown {
+        if stored, !entry.isNegative {
             _ = negative.shard(digest).mutex.withLock { $0.slots.removeValue(forKey: digest) }
         }
         return stored

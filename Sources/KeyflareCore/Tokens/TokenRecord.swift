@@ -39,15 +39,19 @@ public struct TokenRecord: Sendable, Equatable {
             if revokedAt != nil { throw TokenRejection.unknown }
             throw TokenTripwire(kind: .canary, tokenID: token.tokenID, accountID: token.accountID, answer: TokenRejection.unknown)
         }
-        let refusal: KeyflareError? =
+        let dead: KeyflareError? =
             if revokedAt != nil { TokenRejection.revoked }
-            else if disabledAt != nil { TokenRejection.disabled }
             else if let expiresAt = token.expiresAt, expiresAt <= now { TokenRejection.expired }
             else { nil }
-        guard let refusal else { return token }
-        // A rolled token is refused once it is revoked or expired (its grace is over), not while
-        // merely disabled.
-        guard rolledAt != nil, refusal != TokenRejection.disabled else { throw refusal }
+        // A rolled token past its grace is a trip even while disabled; otherwise disabled comes
+        // before expired, as it always has.
+        guard let dead, rolledAt != nil else {
+            if revokedAt != nil { throw TokenRejection.revoked }
+            if disabledAt != nil { throw TokenRejection.disabled }
+            if let dead { throw dead }
+            return token
+        }
+        let refusal = dead
         throw TokenTripwire(kind: .reusedAfterRoll, tokenID: token.tokenID, accountID: token.accountID, answer: refusal)
     }
 }

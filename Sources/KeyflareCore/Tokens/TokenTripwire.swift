@@ -74,6 +74,27 @@ public struct TokenTrip: Sendable, Equatable {
         self.at = at
     }
 
+    /// The route as a trip records it: the method and path, without the query (which may hold
+    /// `api_key`), and with any path segment that may be a secret replaced by `{token}`: one of
+    /// our format, or what follows `access-tokens/` and is not an id (Logflare's DELETE names the
+    /// token itself there).
+    /// - Parameters:
+    ///   - method: the request's method.
+    ///   - path: the request's path.
+    public static func route(method: String, path: String) -> String {
+        var previous = ""
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            defer { previous = String(segment) }
+            let text = String(segment)
+            if case .failure(.malformed) = TokenFormat.check(text) {
+                if previous == "access-tokens", !text.isEmpty, UUID(uuidString: text) == nil { return "{token}" }
+                return text
+            }
+            return "{token}"
+        }
+        return method + " " + segments.joined(separator: "/")
+    }
+
     /// The audit detail: route and origin (address and user agent go in the audit row's own columns).
     public var detail: [String: String] {
         var detail = ["route": route]

@@ -124,7 +124,7 @@ struct TokenAuthenticator: RouterMiddleware {
                 trips.report(
                     TokenTrip(
                         tripwire: tripwire, clientIP: context.clientIP, origin: Self.origin(of: request).map(UsageCounter.kept).flatMap { $0.isEmpty ? nil : $0 },
-                        userAgent: request.headers[.userAgent], route: "\(request.method) \(request.uri.path)"))
+                        userAgent: request.headers[.userAgent], route: TokenTrip.route(method: request.method.rawValue, path: request.uri.path)))
                 throw tripwire.answer
             }
         } catch let error as KeyflareError where error.status == .unauthorized {

@@ -32,7 +32,8 @@ public struct LeakReportStore: LeakReportHandling {
                 }()
                 let row = possible
                     ? try connection.execute(
-                        "SELECT id, account_id, revoked_at IS NULL AS live FROM access_tokens WHERE token_hash = decode(\(digest.hex), 'hex') FOR UPDATE"
+                        // NO KEY UPDATE: it does not conflict with the usage flush's foreign-key checks.
+                        "SELECT id, account_id, revoked_at IS NULL AND NOT canary AS revocable FROM access_tokens WHERE token_hash = decode(\(digest.hex), 'hex') FOR NO KEY UPDATE"
                     ).first
                     : nil
                 guard let row else {
@@ -42,7 +43,9 @@ public struct LeakReportStore: LeakReportHandling {
                 ours += 1
                 let id: UUID = try row.decode("id")
                 let accountID: UUID = try row.decode("account_id")
-                if try row.decode("live", as: Bool.self) {
+                // A canary is reported (that is what it is for) but not revoked: revoking it would
+                // silence it for whoever scraped it from where the scanner found it.
+                if try row.decode("revocable", as: Bool.self) {
                     try connection.execute("UPDATE access_tokens SET revoked_at = now() WHERE id = \(id)")
                 }
                 try AuditStore.record(

@@ -236,7 +236,7 @@ public struct AccessTokenStore: TokenManaging {
     public func narrowScopes(id: UUID, accountID: UUID, to scopes: [Scope], actor: AuditActor) async throws -> AccessToken? {
         try await pool.withTransaction { connection in
             guard let row = try connection.execute(
-                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR UPDATE"
+                "SELECT \(Self.columns) FROM access_tokens t WHERE t.id = \(id) AND t.account_id = \(accountID) FOR NO KEY UPDATE"
             ).first else { return nil }
             let current = try Self.decode(row)
             if current.isDead() { throw KeyflareError.conflict("this token can no longer be used; there is nothing to narrow") }
