@@ -54,7 +54,9 @@ struct WebhookDeliverer: Service {
         await withTaskGroup(of: Finished.self) { group in
             var inFlight = 0
             var ticking = false
-            while !Task.isShuttingDownGracefully {
+            // Cancellation (not only graceful shutdown) ends it too: the poll's sleep then returns at
+            // once, and the loop must not spin on it.
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 var claimed = 0
                 if inFlight < concurrency && ready() {
                     do {
