@@ -18,6 +18,8 @@ final class WebhookReceiver: Sendable {
         case hang
         /// 200 with this many bytes of body, streamed.
         case huge(Int)
+        /// This status, after a pause.
+        case slow(Int, Duration)
     }
 
     /// One request as received.
@@ -39,6 +41,10 @@ final class WebhookReceiver: Sendable {
 
     private let deliveries = Mutex<[Delivery]>([])
     private let hugeWritten = Mutex(0)
+    private let inFlight = Mutex<(now: [String: Int], most: [String: Int])>(([:], [:]))
+
+    /// The most requests to one path that were being answered at the same time.
+    var mostInFlight: Int { inFlight.withLock { $0.most.values.max() ?? 0 } }
 
     /// Body bytes the receiver managed to write in `.huge` answers (the client stops reading at its cap).
     var hugeBytesWritten: Int { hugeWritten.withLock { $0 } }
@@ -63,8 +69,16 @@ final class WebhookReceiver: Sendable {
                 list.append(Delivery(path: path, headers: request.headers, body: Array(buffer: bytes), at: .now))
                 return list.filter { $0.path == path }.count
             }
+            inFlight.withLock { state in
+                state.now[path, default: 0] += 1
+                state.most[path] = max(state.most[path] ?? 0, state.now[path]!)
+            }
+            defer { inFlight.withLock { $0.now[path, default: 1] -= 1 } }
             switch answer(n, path) {
             case .status(let code):
+                return Response(status: .init(code: code))
+            case .slow(let code, let pause):
+                try await Task.sleep(for: pause)
                 return Response(status: .init(code: code))
             case .hang:
                 try await Task.sleep(for: .seconds(120))

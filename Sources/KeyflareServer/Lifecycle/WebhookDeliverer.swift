@@ -107,7 +107,7 @@ struct WebhookDeliverer: Service {
                 switch outcome {
                 case .delivered(let status):
                     try await queue.delivered(claim, instanceID: instanceID, status: status)
-                    logger.info("webhook delivered", metadata: metadata.merging(["status": "\(status)"]) { $1 })
+                    logger.debug("webhook delivered", metadata: metadata.merging(["status": "\(status)"]) { $1 })
                 case .failed(let status, let error):
                     let delay = backoff.delay(afterAttempts: claim.attempt)
                     let givingUp = backoff.givesUp(age: claim.age, delay: delay)

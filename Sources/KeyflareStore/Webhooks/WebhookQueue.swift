@@ -4,7 +4,10 @@ import PQ
 import PQServices
 
 /// The delivery queue, as the delivery service works it: claim due deliveries, then record each
-/// outcome. A claim is one short statement (`FOR UPDATE SKIP LOCKED`, so instances never wait on
+/// outcome. A claim takes at most one delivery per webhook, and none of a webhook with an attempt
+/// in flight, so one receiver gets about one request at a time (at most one per instance, when
+/// instances claim at the same moment): a tenant whose receiver hangs, or who has thousands of
+/// events queued, holds at most that many send slots, and every other receiver keeps its turn. A claim is one short statement (`FOR UPDATE SKIP LOCKED`, so instances never wait on
 /// each other or take the same row) that moves the row's next attempt to the end of the lease and
 /// commits; the request is sent after that, outside any transaction. Only the claimant of an
 /// attempt may record its outcome, so a late answer to an attempt whose lease ran out changes
@@ -47,10 +50,18 @@ public struct WebhookQueue: Sendable {
         return try await pool.query(
             """
             WITH due AS (
-                SELECT webhook_id, event_id FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
-                ORDER BY next_attempt_at LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
+                SELECT d.webhook_id, d.event_id
+                FROM webhooks w
+                CROSS JOIN LATERAL (
+                    SELECT webhook_id, event_id, next_attempt_at FROM webhook_deliveries
+                    WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= clock_timestamp()
+                    ORDER BY next_attempt_at LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                ) d
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM webhook_deliveries busy
+                    WHERE busy.webhook_id = w.id AND busy.claimed_until > clock_timestamp() AND busy.status = 'pending')
+                ORDER BY d.next_attempt_at LIMIT \(limit)
             )
             UPDATE webhook_deliveries d
             SET attempts = d.attempts + 1, claimed_by = \(instanceID),
