@@ -235,4 +235,35 @@ import Testing
             }
         }
     }
+
+    /// A URL that passed the check at creation and leads somewhere private by the time of sending
+    /// (DNS rebinding, simulated by changing the stored URL) is refused at send time: the receiver
+    /// hears nothing, and the log says why.
+    @Test func theDestinationIsCheckedAgainAtSendTime() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management) = try await t.account()
+        let token = try await t.token([.ingest], account: account)
+        let receiver = WebhookReceiver { _, _ in .status(200) }
+        let instance = try t.instance(configure: {
+            Self.fast(&$0)
+            $0.webhooksAllowPrivate = false
+        })
+        let base = try await receiver.start()
+        defer { receiver.stop() }
+        try await instance.application.test(.router) { client throws in
+            #expect(await eventually(timeout: .seconds(30)) { instance.readiness.isReady } != nil)
+            let hook = try await Self.webhook(client, management, url: "http://192.0.2.1/hook")
+            _ = try await t.pool.query("UPDATE webhooks SET url = \(base + "/rebound") WHERE id = \(UUID(uuidString: hook.id)!)")
+            #expect(try await client.send("/api/access-tokens/\(token.id)", method: .delete, headers: .apiKey(management)).status == .noContent)
+            let refused = await eventually(timeout: .seconds(10), every: .milliseconds(20)) {
+                ((try? await Self.log(client, management, hook.id).first?["attempts"] as? Int) ?? 0) >= 2
+            }
+            #expect(refused != nil)
+            let entry = try #require(try await Self.log(client, management, hook.id).first)
+            #expect((entry["last_error"] as? String ?? "").contains("127.0.0.1"), "\(entry)")
+            #expect(entry["status"] as? String == "pending")
+            #expect(receiver.received.isEmpty)
+        }
+    }
 }
