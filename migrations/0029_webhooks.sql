@@ -70,22 +70,32 @@ CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
 -- passed on.
 CREATE FUNCTION webhook_enqueue_audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    kind text := NEW.action;
     new_event uuid;
     token record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.account_id = NEW.account_id AND NEW.action = ANY (w.events)) THEN
+    -- A roll without grace revokes the old token in the same transaction: that is a token.revoked
+    -- (marked "rolled"); a roll with grace is not (the old token's expiry is announced later).
+    IF kind = 'token.rolled' THEN
+        kind := 'token.revoked';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.account_id = NEW.account_id AND kind = ANY (w.events)) THEN
         RETURN NULL;
     END IF;
     SELECT t.id, t.description, t.hint, t.scopes, t.expires_at, t.revoked_at INTO token
     FROM access_tokens t WHERE t.id = NEW.target_id AND t.account_id = NEW.account_id;
+    IF NEW.action = 'token.rolled' AND token.revoked_at IS NULL THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO webhook_events (account_id, type, token_id, payload)
-    VALUES (NEW.account_id, NEW.action, NEW.target_id, jsonb_strip_nulls(jsonb_build_object(
+    VALUES (NEW.account_id, kind, NEW.target_id, jsonb_strip_nulls(jsonb_build_object(
         'token_id', NEW.target_id,
         'description', token.description,
         'hint', token.hint,
         'scopes', to_jsonb(token.scopes),
         'expires_at', token.expires_at,
         'revoked_at', token.revoked_at,
+        'rolled', CASE WHEN NEW.action = 'token.rolled' THEN true END,
         'audit_event_id', NEW.id,
         'actor_type', NEW.actor_type,
         'actor_id', NEW.actor_id,
@@ -94,13 +104,13 @@ BEGIN
         'detail', to_jsonb(NEW) -> 'detail')))
     RETURNING id INTO new_event;
     INSERT INTO webhook_deliveries (webhook_id, event_id)
-    SELECT w.id, new_event FROM webhooks w WHERE w.account_id = NEW.account_id AND NEW.action = ANY (w.events);
+    SELECT w.id, new_event FROM webhooks w WHERE w.account_id = NEW.account_id AND kind = ANY (w.events);
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER audit_events_webhooks AFTER INSERT ON audit_events FOR EACH ROW
-    WHEN (NEW.action IN ('token.revoked', 'token.leaked', 'token.canary_used', 'token.reused_after_roll'))
+    WHEN (NEW.action IN ('token.revoked', 'token.rolled', 'token.leaked', 'token.canary_used', 'token.reused_after_roll'))
     EXECUTE FUNCTION webhook_enqueue_audit_event();
 
 CREATE VIEW reporting.webhooks AS

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import KeyflareCore
 import KeyflareServer
+import KeyflareStore
 import Testing
 
 @testable import KeyflareTestSupport
@@ -112,6 +113,47 @@ import Testing
 
             #expect(try await client.send("/api/webhooks/\(id)", method: .delete, headers: .apiKey(management)).status == .noContent)
             #expect(try await client.send("/api/webhooks/\(id)", headers: .apiKey(management)).status == .notFound)
+        }
+    }
+
+    /// The audit trigger: a revoke, or a roll without grace, enqueues one event with one delivery
+    /// per webhook subscribed to token.revoked, in the revoke's transaction; a roll with grace, a
+    /// repeated revoke, or a webhook of other events enqueues nothing.
+    @Test func revokesAndRollsWithoutGraceEnqueueForSubscribedWebhooksOnly() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (account, management) = try await t.account()
+        let first = try await t.token([.ingest], account: account)
+        let second = try await t.token([.ingest], account: account)
+        // No webhook yet: a revoke leaves nothing behind.
+        _ = try await AccessTokenStore(pool: t.pool).revoke(id: second.id, accountID: account, actor: .operator)
+        #expect(try await t.count("SELECT count(*) AS n FROM webhook_events") == 0)
+        let instance = try t.instance(configure: { $0.webhooksAllowPrivate = true; $0.webhookPollMilliseconds = 60_000 })
+        try await instance.application.test(.router) { client throws in
+            let revoked = try json(try await Self.create(client, management, url: "http://127.0.0.1:9/a").body)
+            _ = try await Self.create(client, management, url: "http://127.0.0.1:9/b", events: ["token.expiring"])
+            let subscribed = try #require(revoked["id"] as? String)
+
+            #expect(try await client.send("/api/access-tokens/\(first.id)", method: .delete, headers: .apiKey(management)).status == .noContent)
+            #expect(try await client.send("/api/access-tokens/\(first.id)", method: .delete, headers: .apiKey(management)).status == .noContent)
+            #expect(try await t.count("SELECT count(*) AS n FROM webhook_events WHERE type = 'token.revoked' AND token_id = \(first.id)") == 1)
+
+            let third = try await t.token([.ingest], account: account)
+            let graced = try await client.send(
+                "/api/access-tokens/\(third.id)/roll", method: .post, headers: .apiKey(management), body: #"{"grace_seconds":60}"#)
+            #expect(graced.status == .created)
+            #expect(try await t.count("SELECT count(*) AS n FROM webhook_events WHERE token_id = \(third.id)") == 0)
+            let next = try #require(try json(graced.body)["id"] as? String)
+            let rolled = try await client.send("/api/access-tokens/\(next)/roll", method: .post, headers: .apiKey(management), body: "{}")
+            #expect(rolled.status == .created)
+            let event = try #require(try await t.pool.query(
+                "SELECT type, payload->>'rolled' AS rolled FROM webhook_events WHERE token_id = \(UUID(uuidString: next)!)").first)
+            #expect(try event.decode("type", as: String.self) == "token.revoked")
+            #expect(try event.decode("rolled", as: String.self) == "true")
+
+            let deliveries = try await t.pool.query("SELECT webhook_id FROM webhook_deliveries").rows.map { try $0.decode("webhook_id", as: UUID.self) }
+            #expect(deliveries.count == 2)
+            #expect(Set(deliveries) == [UUID(uuidString: subscribed)!], "only the webhook subscribed to token.revoked")
         }
     }
 }
