@@ -58,6 +58,7 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (webhook_id, event_id)
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_next_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 -- Attempts in flight (a claim clears when its outcome is written): one receiver at a time.
 CREATE INDEX webhook_deliveries_claimed_idx ON webhook_deliveries (webhook_id) WHERE claimed_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (webhook_id, created_at DESC);

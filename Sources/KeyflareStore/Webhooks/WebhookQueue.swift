@@ -47,6 +47,8 @@ public struct WebhookQueue: Sendable {
     public func claim(limit: Int, instanceID: String, lease: Duration) async throws -> [Claim] {
         let leaseMilliseconds = Int(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
         // The body is built in SQL from the event row, so every attempt of an event sends the same bytes.
+        // now() (the statement's start, this being its own transaction), not clock_timestamp(), in
+        // the conditions: a volatile function cannot bound an index scan.
         return try await pool.query(
             """
             WITH due AS (
@@ -54,13 +56,15 @@ public struct WebhookQueue: Sendable {
                 FROM webhooks w
                 CROSS JOIN LATERAL (
                     SELECT webhook_id, event_id, next_attempt_at FROM webhook_deliveries
-                    WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= clock_timestamp()
+                    WHERE webhook_id = w.id AND status = 'pending' AND next_attempt_at <= now()
                     ORDER BY next_attempt_at LIMIT 1
                     FOR UPDATE SKIP LOCKED
                 ) d
                 WHERE NOT EXISTS (
                     SELECT 1 FROM webhook_deliveries busy
-                    WHERE busy.webhook_id = w.id AND busy.claimed_until > clock_timestamp() AND busy.status = 'pending')
+                    WHERE busy.webhook_id = w.id AND busy.claimed_until > now() AND busy.status = 'pending')
+                  -- The idle pass (nothing due anywhere) is one probe of the due index, not one per webhook.
+                  AND EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now())
                 ORDER BY d.next_attempt_at LIMIT \(limit)
             )
             UPDATE webhook_deliveries d

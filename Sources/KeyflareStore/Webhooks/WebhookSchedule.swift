@@ -31,6 +31,18 @@ public struct WebhookSchedule: Sendable {
     /// - Parameters:
     ///   - days: retention.
     public func prune(olderThanDays days: Int) async throws -> Int {
+        // Batches of 1,000, at most 100 of them a pass: a backlog is worked off over a few hours
+        // rather than in one long statement.
+        var total = 0
+        for _ in 0..<100 {
+            let deleted = try await pruneBatch(olderThanDays: days)
+            total += deleted
+            if deleted < 1000 { break }
+        }
+        return total
+    }
+
+    private func pruneBatch(olderThanDays days: Int) async throws -> Int {
         try await pool.query(
             """
             DELETE FROM webhook_events WHERE id IN (
