@@ -68,9 +68,11 @@ example_source=$(mgmt POST /api/sources '{"name":"app-logs"}' | field id)
 example_endpoint=$(mgmt POST /api/endpoints '{"name":"by-level","sql":"select event_message from \"app-logs\" where body->>'"'"'level'"'"' = @level"}' | field id)
 example_public=$(mgmt POST /api/access-tokens "{\"scopes\":[\"ingest:source:$example_source\",\"query:endpoint:$example_endpoint\"]}" | field token)
 example_spare=$(mgmt POST /api/access-tokens '{"description":"to roll and revoke"}' | field id)
+# A TEST-NET-3 receiver: public, so accepted, and unreachable, so its deliveries just time out later.
+example_webhook=$(mgmt POST /api/webhooks '{"url":"https://203.0.113.7/keyflare-events","events":["token.revoked"]}' | field id)
 echo "curl examples of openapi.yaml:"
 KEYFLARE_URL=$base KEYFLARE_TOKEN=$example_token KEYFLARE_PUBLIC_TOKEN=$example_public SOURCE_ID=$example_source \
-  ENDPOINT_ID=$example_endpoint TOKEN_ID=$example_spare \
+  ENDPOINT_ID=$example_endpoint TOKEN_ID=$example_spare WEBHOOK_ID=$example_webhook \
   "$venv/bin/python" Tests/OpenAPI/run_examples.py openapi.yaml >"$out/examples.log" 2>&1 || status=1
 tail -n 1 "$out/examples.log"
 grep FAIL "$out/examples.log" || true

@@ -128,6 +128,7 @@ public struct KeyflareApp: Sendable {
             ingestBudget: ByteBudget(capacity: configuration.ingestQueueBytes))
         let rateLimiter = RateLimiter()
         parts.rateLimiter = rateLimiter
+        parts.webhooks = WebhookStore(pool: pool, allowPrivate: configuration.webhooksAllowPrivate)
         parts.revocations = RevocationConfirming(
             confirmations: confirmations, instances: instances,
             timeout: .milliseconds(configuration.revokeConfirmMilliseconds), logger: logger)
@@ -171,6 +172,17 @@ public struct KeyflareApp: Sendable {
                         try? await instances.endListenerConnection(applicationName: "keyflare-listener-\(instanceID)")
                     },
                     logger: logger),
+                WebhookScheduler(
+                    schedule: WebhookSchedule(pool: pool), interval: .milliseconds(Int(configuration.webhookScheduleSeconds * 1000)),
+                    ready: { [readiness] in readiness.isReady }, logger: logger),
+                WebhookDeliverer(
+                    queue: WebhookQueue(pool: pool), instanceID: instanceID,
+                    backoff: WebhookBackoff(
+                        base: .milliseconds(configuration.webhookRetryBaseMilliseconds),
+                        giveUpAfter: .seconds(configuration.webhookGiveUpSeconds)),
+                    timeout: .milliseconds(Int(configuration.webhookTimeoutSeconds * 1000)),
+                    concurrency: configuration.webhookConcurrency, poll: .milliseconds(configuration.webhookPollMilliseconds),
+                    allowPrivate: configuration.webhooksAllowPrivate, ready: { [readiness] in readiness.isReady }, logger: logger),
             ],
             logger: logger
         )

@@ -52,6 +52,8 @@ public enum WebConsole {
             .addRoutes(to: console)
         SourcePages(sources: SourceStore(pool: pool), base: base).addRoutes(to: console)
         EndpointPages(endpoints: EndpointStore(pool: pool), sandbox: services.sandbox, base: base).addRoutes(to: console)
+        WebhookPages(webhooks: WebhookStore(pool: pool, allowPrivate: services.configuration.webhooksAllowPrivate), jar: jar)
+            .addRoutes(to: console)
         console.get("/**") { _, _ -> Response in throw KeyflareError.notFound("There is no such page.") }
     }
 }

@@ -11,6 +11,6 @@ struct Keyflare: AsyncParsableCommand {
             KEYFLARE_LOG_LEVEL, KEYFLARE_LOG_FORMAT, KEYFLARE_DB_POOL_SIZE, KEYFLARE_MIGRATIONS_DIR);
             flags override it.
             """,
-        subcommands: [Serve.self, Migrate.self, AccountCommand.self, TokenCommand.self]
+        subcommands: [Serve.self, Migrate.self, AccountCommand.self, TokenCommand.self, WebhookCommand.self]
     )
 }

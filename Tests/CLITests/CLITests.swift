@@ -21,6 +21,7 @@ import Testing
         for command in [
             [], ["serve"], ["migrate"], ["account"], ["account", "create"], ["account", "default-rate-limit"], ["account", "token-policy"], ["token"],
             ["token", "list"], ["token", "create"], ["token", "update"], ["token", "revoke"], ["token", "roll"], ["token", "generate"],
+            ["webhook"], ["webhook", "list"], ["webhook", "create"], ["webhook", "delete"],
         ] {
             let output = try await KeyflareProcess.run(command + ["--help"])
             #expect(output.status == 0, "\(command)")
@@ -106,6 +107,36 @@ import Testing
         )
         #expect(duplicate.status == 1)
         #expect(duplicate.stderr.contains("already exists"))
+    }
+
+    @Test func webhookCommandsManageAnAccountsWebhooks() async throws {
+        let db = try await TestDatabase.migrated()
+        let env = ["KEYFLARE_DATABASE_URL": db.url]
+        let account = try await KeyflareProcess.run(["account", "create", "--name", "Hooks", "--email", "hooks@ops.test"], env: env)
+        let accountID = try #require(try json(account.stdout)["account_id"] as? String)
+
+        let refused = try await KeyflareProcess.run(["webhook", "create", "--account", accountID, "--url", "http://10.0.0.1/x"], env: env)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("private address"), "\(refused.stderr)")
+        let unknown = try await KeyflareProcess.run(
+            ["webhook", "create", "--account", accountID, "--url", "https://203.0.113.7/x", "--events", "token.revoked,token.nope"], env: env)
+        #expect(unknown.status != 0 && unknown.stderr.contains("token.nope"))
+
+        let created = try await KeyflareProcess.run(
+            ["webhook", "create", "--account", accountID, "--url", "https://203.0.113.7/x", "--events", "token.revoked, token.expiring"], env: env)
+        #expect(created.status == 0, "\(created.stderr)")
+        let webhook = try json(created.stdout)
+        let id = try #require(webhook["id"] as? String)
+        let secret = try #require(webhook["secret"] as? String)
+        #expect(webhook["events"] as? [String] == ["token.revoked", "token.expiring"])
+
+        let listed = try await KeyflareProcess.run(["webhook", "list", "--account", accountID], env: env)
+        #expect(try jsonArray(listed.stdout).map { $0["id"] as? String } == [id])
+        #expect(!listed.stdout.contains(secret) && !listed.stderr.contains(secret))
+
+        #expect(try await KeyflareProcess.run(["webhook", "delete", "--account", accountID, id], env: env).status == 0)
+        #expect(try await KeyflareProcess.run(["webhook", "delete", "--account", accountID, id], env: env).status != 0)
+        #expect(try await KeyflareProcess.run(["webhook", "list", "--account", accountID], env: env).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }
 
     @Test func tokenCommandsManageAnAccountsTokens() async throws {

@@ -77,7 +77,7 @@ import Testing
         return String(html[range.upperBound...].prefix { $0 != "\"" })
     }
 
-    static let pages = ["/console/access-tokens", "/console/sources", "/console/endpoints"]
+    static let pages = ["/console/access-tokens", "/console/sources", "/console/endpoints", "/console/webhooks"]
 
     @Test func signedOutVisitorsAreSentToSignIn() async throws {
         let t = try await TestApp.make()

@@ -3,7 +3,8 @@ each answers 2xx: the examples in docs/api.md are the ones checked here.
 
 Run by scripts/api-fuzz.sh, which starts Keyflare and sets the variables the examples use:
 KEYFLARE_URL, KEYFLARE_TOKEN (management), KEYFLARE_PUBLIC_TOKEN, SOURCE_ID (a source named
-app-logs), ENDPOINT_ID (an endpoint over it) and TOKEN_ID (a token to roll and revoke).
+app-logs), ENDPOINT_ID (an endpoint over it), TOKEN_ID (a token to roll and revoke) and WEBHOOK_ID
+(a webhook to read and delete).
 
 Order: reads and creates in the document's order, then changes (PATCH), then deletions, so each
 example finds what the ones before it left.

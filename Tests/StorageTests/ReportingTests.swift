@@ -26,7 +26,7 @@ import Testing
         try await t.events([IngestEvent(timestamp: Date(), json: "{}")], source: source, account: accountID)
         let connection = try await reporter(t)
         defer { connection.close() }
-        for view in ["access_tokens", "token_usage_daily", "token_usage_hourly", "token_clients_hourly", "audit_events", "sources", "ingest_daily", "instances", "accounts_token_policy", "token_uses_daily"] {
+        for view in ["access_tokens", "token_usage_daily", "token_usage_hourly", "token_clients_hourly", "audit_events", "sources", "ingest_daily", "instances", "accounts_token_policy", "token_uses_daily", "webhooks", "webhook_deliveries"] {
             #expect(throws: Never.self, "\(view)") { try connection.execute(Query(unsafeSQL: "SELECT * FROM reporting.\(view)")) }
         }
         let tokens = try connection.execute("SELECT * FROM reporting.access_tokens")
@@ -52,7 +52,7 @@ import Testing
             WHERE n.nspname = 'reporting' AND c.relkind = 'v' AND obj_description(c.oid, 'pg_class') IS NOT NULL
             """
         ).first!.decode("n", as: Int.self)
-        #expect(comments == 10)
+        #expect(comments == 12)
         let uncommented = try await t.pool.query(
             """
             SELECT count(*) AS n FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid

@@ -73,6 +73,23 @@ public struct KeyflareConfiguration: Sendable, Equatable {
     /// in the form of GitHub's secret-scanning keys, inline or as the path of a file holding it; nil
     /// refuses every report (401).
     public var leakReportKeys: String?
+    /// Whether webhook URLs may lead to loopback, link-local and private addresses
+    /// (`KEYFLARE_WEBHOOKS_ALLOW_PRIVATE`).
+    public var webhooksAllowPrivate: Bool
+    /// The wait after a webhook delivery's first failed attempt, doubled after each further one, in
+    /// milliseconds (`KEYFLARE_WEBHOOK_RETRY_BASE_MS`).
+    public var webhookRetryBaseMilliseconds: Int
+    /// How long webhook deliveries are retried, in seconds (`KEYFLARE_WEBHOOK_GIVE_UP_SECONDS`).
+    public var webhookGiveUpSeconds: Int
+    /// Longest a webhook delivery attempt takes, connecting included, in seconds (`KEYFLARE_WEBHOOK_TIMEOUT`).
+    public var webhookTimeoutSeconds: Double
+    /// Most webhook deliveries one instance sends at once (`KEYFLARE_WEBHOOK_CONCURRENCY`).
+    public var webhookConcurrency: Int
+    /// How often an idle instance looks for due webhook deliveries, in milliseconds (no variable: tests shorten it).
+    public var webhookPollMilliseconds: Int
+    /// How often the webhook scheduler looks for expiring, expired and rate-limited tokens, in
+    /// seconds (no variable: tests shorten it).
+    public var webhookScheduleSeconds: Double
 
     /// Settings with every default.
     public init() {
@@ -106,6 +123,13 @@ public struct KeyflareConfiguration: Sendable, Equatable {
         authFailuresPerMinute = 60
         sandboxKey = nil
         leakReportKeys = nil
+        webhooksAllowPrivate = false
+        webhookRetryBaseMilliseconds = 10_000
+        webhookGiveUpSeconds = 86_400
+        webhookTimeoutSeconds = 10
+        webhookConcurrency = 8
+        webhookPollMilliseconds = 1_000
+        webhookScheduleSeconds = 60
     }
 
     /// Reads `KEYFLARE_*` variables.
@@ -194,6 +218,20 @@ public struct KeyflareConfiguration: Sendable, Equatable {
             _ = try LeakReportKeys(configured: keys)
             leakReportKeys = keys
         }
+        if let flag = value("KEYFLARE_WEBHOOKS_ALLOW_PRIVATE") {
+            switch flag.lowercased() {
+            case "true", "1", "yes", "on": webhooksAllowPrivate = true
+            case "false", "0", "no", "off": webhooksAllowPrivate = false
+            default: throw ConfigurationError("KEYFLARE_WEBHOOKS_ALLOW_PRIVATE must be true or false")
+            }
+        }
+        webhookRetryBaseMilliseconds = try Self.integer(
+            value("KEYFLARE_WEBHOOK_RETRY_BASE_MS"), name: "KEYFLARE_WEBHOOK_RETRY_BASE_MS", in: 1...3_600_000) ?? webhookRetryBaseMilliseconds
+        webhookGiveUpSeconds = try Self.integer(
+            value("KEYFLARE_WEBHOOK_GIVE_UP_SECONDS"), name: "KEYFLARE_WEBHOOK_GIVE_UP_SECONDS", in: 1...604_800) ?? webhookGiveUpSeconds
+        webhookTimeoutSeconds = try Self.seconds(value("KEYFLARE_WEBHOOK_TIMEOUT"), name: "KEYFLARE_WEBHOOK_TIMEOUT") ?? webhookTimeoutSeconds
+        guard webhookTimeoutSeconds <= 60 else { throw ConfigurationError("KEYFLARE_WEBHOOK_TIMEOUT must be at most 60 seconds") }
+        webhookConcurrency = try Self.integer(value("KEYFLARE_WEBHOOK_CONCURRENCY"), name: "KEYFLARE_WEBHOOK_CONCURRENCY", in: 1...256) ?? webhookConcurrency
         if let key = value("KEYFLARE_SANDBOX_KEY") {
             // The message never repeats the value: it is a secret.
             guard key.utf8.count >= 32 else {

@@ -44,6 +44,8 @@ public struct RouterParts: Sendable {
     /// Leaked-token reports: the keys that sign them (nil: none accepted) and what acts on them.
     public var leakReportKeys: LeakReportKeys?
     public var leakReports: (any LeakReportHandling)?
+    /// Webhooks, behind `/api/webhooks`; nil registers no webhook routes.
+    public var webhooks: (any WebhookManaging)?
 
     /// - Parameters: one for each property.
     public init(
@@ -105,6 +107,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<AppRequestContext> {
     AuditController(audit: parts.audit).addRoutes(to: api)
     SourceController(sources: parts.sources).addRoutes(to: api)
     EndpointController(endpoints: parts.endpoints).addRoutes(to: api)
+    if let webhooks = parts.webhooks { WebhookController(webhooks: webhooks).addRoutes(to: api) }
     // Queries take an optional token: an endpoint with enable_auth false needs none.
     let queries = router.group("/api").add(middleware: authenticator)
     QueryController(endpoints: parts.endpoints, sandbox: parts.sandbox).addRoutes(to: queries)

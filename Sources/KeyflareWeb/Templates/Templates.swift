@@ -40,6 +40,7 @@ enum Templates {
                 <a href="/console/access-tokens"{{#nav.tokens}} aria-current="page"{{/nav.tokens}}>Access tokens</a>
                 <a href="/console/sources"{{#nav.sources}} aria-current="page"{{/nav.sources}}>Sources</a>
                 <a href="/console/endpoints"{{#nav.endpoints}} aria-current="page"{{/nav.endpoints}}>Endpoints</a>
+                <a href="/console/webhooks"{{#nav.webhooks}} aria-current="page"{{/nav.webhooks}}>Webhooks</a>
               </nav>
               <form method="post" action="/console/logout" class="signout">
                 <input type="hidden" name="_csrf" value="{{csrf}}">
@@ -300,6 +301,75 @@ enum Templates {
                 <button type="submit" class="primary">Create</button>
               </form>
             </section>
+            """,
+        "webhooks": """
+            <h1>Webhooks</h1>
+            {{#secret}}
+            <section class="secret card" aria-labelledby="secret-title">
+              <h2 id="secret-title">Your webhook's signing secret</h2>
+              <p><strong>Copy it now and keep it with your receiver: it will not be shown again.</strong>
+              Each delivery carries <code>Keyflare-Webhook-Signature: v1=&lt;hex HMAC-SHA256 of "timestamp.body"&gt;</code> keyed with it.</p>
+              <label for="secret-value">Secret</label>
+              <div class="copyrow">
+                <input id="secret-value" readonly value="{{secret}}" data-testid="secret">
+                <button type="button" id="copy-secret">Copy</button>
+              </div>
+              <p id="copy-status" role="status" class="muted"></p>
+              <script src="/console/static/console.js"></script>
+            </section>
+            {{/secret}}
+            <div class="table-wrap">
+            <table>
+              <caption>Webhooks of {{account}}</caption>
+              <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Created</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+              <tbody>
+              {{#webhooks}}
+              <tr>
+                <td><code>{{url}}</code></td><td>{{events}}</td><td>{{created}}</td>
+                <td class="actions">
+                  <a class="button" href="/console/webhooks/{{id}}">Deliveries<span class="sr"> to {{url}}</span></a>
+                  <a class="button danger" href="/console/webhooks/{{id}}/delete">Delete<span class="sr"> {{url}}</span></a>
+                </td>
+              </tr>
+              {{/webhooks}}
+              {{^webhooks}}<tr><td colspan="4">No webhooks yet.</td></tr>{{/webhooks}}
+              </tbody>
+            </table>
+            </div>
+            <section class="card narrow">
+              <h2>Create webhook</h2>
+              <form method="post" action="/console/webhooks">
+                <input type="hidden" name="_csrf" value="{{csrf}}">
+                <label for="webhook-url">URL (http or https)</label>
+                <input id="webhook-url" name="url" type="url" maxlength="2048" required value="{{form.url}}">
+                <fieldset>
+                  <legend>Events</legend>
+                  {{#events}}
+                  <label><input type="checkbox" name="events" value="{{name}}"{{#checked}} checked{{/checked}}> <code>{{name}}</code></label>
+                  {{/events}}
+                </fieldset>
+                <button type="submit" class="primary">Create</button>
+              </form>
+            </section>
+            """,
+        "webhook": """
+            <h1>Deliveries to <code>{{webhook.url}}</code></h1>
+            <p>Events: {{webhook.events}}. Created {{webhook.created}}. <a href="/console/webhooks">All webhooks</a></p>
+            <div class="table-wrap">
+            <table>
+              <caption>The last 100 deliveries, newest first</caption>
+              <thead><tr><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Last error</th><th scope="col">Enqueued</th><th scope="col">Last attempt</th><th scope="col">Next attempt</th><th scope="col">Delivered</th></tr></thead>
+              <tbody>
+              {{#deliveries}}
+              <tr data-testid="delivery">
+                <td><code>{{event}}</code></td><td>{{type}}</td><td>{{status}}</td><td>{{attempts}}</td><td>{{lastStatus}}</td>
+                <td>{{lastError}}</td><td>{{created}}</td><td>{{lastAttempt}}</td><td>{{next}}</td><td>{{delivered}}</td>
+              </tr>
+              {{/deliveries}}
+              {{^deliveries}}<tr><td colspan="10">Nothing sent yet.</td></tr>{{/deliveries}}
+              </tbody>
+            </table>
+            </div>
             """,
         "confirm-delete": """
             <h1>Delete {{kind}}</h1>
