@@ -74,7 +74,7 @@ struct WebhookCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let names = events.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 let (webhook, secret) = try await common.withStore {
-                    try await $0.create(url: url, events: names, accountID: common.accountID)
+                    try await $0.create(url: url, events: names, accountID: common.accountID, actor: .operator)
                 }
                 try WebhookCommand.print(WebhookJSON(webhook: webhook, secret: secret))
             }
@@ -89,7 +89,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 guard let webhookID = UUID(uuidString: id) else { throw KeyflareError.notFound("no webhook with id \(id)") }
-                let deleted = try await common.withStore { try await $0.delete(id: webhookID, accountID: common.accountID) }
+                let deleted = try await common.withStore { try await $0.delete(id: webhookID, accountID: common.accountID, actor: .operator) }
                 guard deleted else { throw KeyflareError.notFound("no webhook with id \(webhookID.uuidString.lowercased()) in this account") }
                 Swift.print("deleted \(webhookID.uuidString.lowercased())")
             }

@@ -156,4 +156,22 @@ import Testing
             #expect(Set(deliveries) == [UUID(uuidString: subscribed)!], "only the webhook subscribed to token.revoked")
         }
     }
+
+    @Test func makingAndDeletingAWebhookIsAuditedWithoutItsURLOrSecret() async throws {
+        let t = try await TestApp.make()
+        defer { Task { await t.close() } }
+        let (_, management) = try await t.account()
+        try await t.instance(configure: { $0.webhooksAllowPrivate = true }).application.test(.router) { client throws in
+            let created = try await Self.create(client, management, url: "http://127.0.0.1:9/hook?key=receivers-own-key", events: ["token.leaked"])
+            #expect(created.status == .created)
+            let object = try json(created.body)
+            let id = try #require(object["id"] as? String), secret = try #require(object["secret"] as? String)
+            #expect(try await client.send("/api/webhooks/\(id)", method: .delete, headers: .apiKey(management)).status == .noContent)
+            let rows = try await t.pool.query(
+                "SELECT action, detail::text AS detail FROM audit_events WHERE target_id = \(UUID(uuidString: id)!) ORDER BY created_at").rows
+            #expect(try rows.map { try $0.decode("action", as: String.self) } == ["webhook.created", "webhook.deleted"])
+            let detail = try rows.first?.decodeIfPresent("detail", as: String.self) ?? ""
+            #expect(detail.contains("token.leaked") && !detail.contains("receivers-own-key") && !detail.contains(secret))
+        }
+    }
 }

@@ -12,6 +12,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case tokenCanaryUsed = "token.canary_used"
     case tokenReusedAfterRoll = "token.reused_after_roll"
     case accountUpdated = "account.updated"
+    case webhookCreated = "webhook.created"
+    case webhookDeleted = "webhook.deleted"
     case sourceCreated = "source.created"
     case sourceUpdated = "source.updated"
     case sourceDeleted = "source.deleted"

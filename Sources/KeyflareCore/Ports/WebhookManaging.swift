@@ -19,15 +19,17 @@ public protocol WebhookManaging: Sendable {
     ///   - url: the receiver's URL.
     ///   - events: event names.
     ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
     /// - Returns: the webhook and its signing secret, which is never shown again.
-    func create(url: String, events: [String], accountID: UUID) async throws -> (webhook: Webhook, secret: String)
+    func create(url: String, events: [String], accountID: UUID, actor: AuditActor) async throws -> (webhook: Webhook, secret: String)
 
     /// Deletes a webhook of the account, and its pending deliveries with it.
     /// - Parameters:
     ///   - id: webhook id.
     ///   - accountID: the owner.
+    ///   - actor: who, for the audit log.
     /// - Returns: false when the account has no such webhook.
-    func delete(id: UUID, accountID: UUID) async throws -> Bool
+    func delete(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool
 
     /// The webhook's deliveries, newest first.
     /// - Parameters:

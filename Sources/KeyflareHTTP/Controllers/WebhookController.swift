@@ -21,14 +21,17 @@ struct WebhookController {
         }
         routes.on("/webhooks", method: .post) { request, context -> Response in
             let body = try await RequestBody.decode(CreateRequest.self, from: request)
-            let (webhook, secret) = try await webhooks.create(url: body.url, events: body.events, accountID: context.token.accountID)
+            let (webhook, secret) = try await webhooks.create(
+                url: body.url, events: body.events, accountID: context.token.accountID, actor: context.actor(request))
             return try JSONResponse.make(WebhookJSON(webhook: webhook, secret: secret), status: .created)
         }
         routes.on("/webhooks/:id", method: .get, resolve: find) { _, _, webhook -> Response in
             try JSONResponse.make(WebhookJSON(webhook: webhook))
         }
-        routes.on("/webhooks/:id", method: .delete, resolve: find) { _, context, webhook -> Response in
-            guard try await webhooks.delete(id: webhook.id, accountID: context.token.accountID) else { throw Self.notFound }
+        routes.on("/webhooks/:id", method: .delete, resolve: find) { request, context, webhook -> Response in
+            guard try await webhooks.delete(id: webhook.id, accountID: context.token.accountID, actor: context.actor(request)) else {
+                throw Self.notFound
+            }
             return Response(status: .noContent)
         }
         routes.on("/webhooks/:id/deliveries", method: .get, query: ["limit"], resolve: find) { request, _, webhook -> Response in

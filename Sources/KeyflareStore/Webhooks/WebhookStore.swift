@@ -46,7 +46,8 @@ public struct WebhookStore: WebhookManaging {
     ///   - url: the receiver's URL.
     ///   - events: event names.
     ///   - accountID: the owner.
-    public func create(url: String, events: [String], accountID: UUID) async throws -> (webhook: Webhook, secret: String) {
+    ///   - actor: who, for the audit log (`webhook.created`, never the secret).
+    public func create(url: String, events: [String], accountID: UUID, actor: AuditActor) async throws -> (webhook: Webhook, secret: String) {
         let types = try WebhookEventType.parse(events)
         let destination = try WebhookDestination(url)
         if !allowPrivate {
@@ -61,7 +62,7 @@ public struct WebhookStore: WebhookManaging {
         let row: Row? = try await pool.withTransaction { connection in
             // The account row is the lock that makes the count and the insert one step.
             _ = try connection.execute("SELECT id FROM accounts WHERE id = \(accountID) FOR UPDATE")
-            return try connection.execute(
+            let row = try connection.execute(
                 """
                 INSERT INTO webhooks (account_id, url, events, secret)
                 SELECT \(accountID), \(destination.url), \(names), \(secret)
@@ -69,6 +70,13 @@ public struct WebhookStore: WebhookManaging {
                 RETURNING \(Self.columns)
                 """
             ).first
+            if let row {
+                // The events only: the URL may carry the receiver's own key.
+                try AuditStore.record(
+                    .webhookCreated, accountID: accountID, actor: actor, targetType: "webhook", targetID: try row.decode("id"),
+                    detail: ["events": names.joined(separator: " ")], on: connection)
+            }
+            return row
         }
         guard let row else { throw KeyflareError.conflict("an account may have at most \(limit) webhooks; delete one first") }
         return (try Self.decode(row), secret)
@@ -78,8 +86,15 @@ public struct WebhookStore: WebhookManaging {
     /// - Parameters:
     ///   - id: webhook id.
     ///   - accountID: the owner.
-    public func delete(id: UUID, accountID: UUID) async throws -> Bool {
-        try await pool.query("DELETE FROM webhooks WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1
+    ///   - actor: who, for the audit log.
+    public func delete(id: UUID, accountID: UUID, actor: AuditActor) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            guard try connection.execute("DELETE FROM webhooks WHERE id = \(id) AND account_id = \(accountID)").affectedRows == 1 else {
+                return false
+            }
+            try AuditStore.record(.webhookDeleted, accountID: accountID, actor: actor, targetType: "webhook", targetID: id, on: connection)
+            return true
+        }
     }
 
     /// The webhook's deliveries, newest first.

@@ -30,7 +30,7 @@ struct WebhookPages {
             do {
                 let (_, secret) = try await webhooks.create(
                     url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces), events: form.all("events"),
-                    accountID: context.session.accountID)
+                    accountID: context.session.accountID, actor: context.actor(request))
                 return Page.redirect(
                     Self.path + "?done=created",
                     headers: [.setCookie: jar.set(Self.onceCookie, secret, path: Self.path, maxAge: 120, sameSite: "Strict")])
@@ -68,7 +68,7 @@ struct WebhookPages {
         group.post("/webhooks/:id/delete") { request, context -> Response in
             _ = try await ConsoleForm.read(request, context)
             let webhook = try await find(context)
-            _ = try await webhooks.delete(id: webhook.id, accountID: context.session.accountID)
+            _ = try await webhooks.delete(id: webhook.id, accountID: context.session.accountID, actor: context.actor(request))
             return Page.redirect(Self.path + "?done=deleted")
         }
     }
