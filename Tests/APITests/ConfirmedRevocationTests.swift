@@ -79,7 +79,10 @@ import Testing
                     let started = ContinuousClock.now
                     let unconfirmed = try await one.send("/api/access-tokens/\(third.id)", method: .delete, headers: .apiKey(management))
                     #expect(unconfirmed.status == .noContent)
-                    #expect(ContinuousClock.now - started < .milliseconds(window + 1_500), "the wait is bounded by KEYFLARE_REVOKE_CONFIRM_MS")
+                    // Bounded by KEYFLARE_REVOKE_CONFIRM_MS, not by the stalled listener's recovery (30 s and
+                    // more); the slack is for the revoke's own transaction on a loaded machine (seen:
+                    // 1.75 s beyond the window in CI).
+                    #expect(ContinuousClock.now - started < .milliseconds(window) + .seconds(6), "the wait is bounded by KEYFLARE_REVOKE_CONFIRM_MS")
                     let value = try #require(unconfirmed.headers[Self.header])
                     #expect(value == "confirmed=2/3; unconfirmed=\(c.instanceID)", "by id only, no address: \(value)")
                     #expect(try await use(one, third.secret) == .unauthorized)
